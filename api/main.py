@@ -1,0 +1,78 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+At start it connects to the chain and loads the deployment for it — a reset chain or a missing
+deployment stops it with the reason (ledger.deployment). Every LedgerError becomes its HTTP status with
+``{"error": {"code", "message"}}``; malformed input is a 422 with code ``invalid_request``, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.routes import evidence, pages
+from ledger import __version__
+from ledger.config import Settings
+from ledger.context import Ledger
+from ledger.errors import LedgerError
+from ledger.evidence import Batcher
+
+log = logging.getLogger("ledger.api")
+
+
+def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, **extra}})
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    """The API for one ledger installation."""
+    ledger = ledger or Ledger(settings or Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
+        _ = ledger.engine
+        yield
+        batchers: dict[str, Batcher] = app.state.batchers
+        for batcher in batchers.values():
+            batcher.close()
+
+    app = FastAPI(
+        title="Data-asset ledger", version=__version__, lifespan=lifespan,
+        description="Evidence anchoring and verification (存证与核验) for data-asset registration.",
+    )
+    app.state.ledger = ledger
+    app.state.batchers = {}
+    app.state.batchers_lock = threading.Lock()
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        return _error(exc.http_status, exc.code, exc.user_message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return _error(422, "invalid_request", f"{where}: {first['msg']}", details=details)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _error(500, "internal_error", "internal error; it has been logged")
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, object]:
+        deployment = ledger.deployment
+        return {"status": "ok", "chain_id": deployment.chain_id, "block": ledger.client.block_number(),
+                "contracts": {n: r.address for n, r in deployment.contracts.items()}}
+
+    app.include_router(evidence.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,82 @@
+"""Public web pages: verify a file or a digest in the browser (no script needed)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from api.deps import LedgerDep
+from ledger.errors import LedgerError
+from ledger.evidence import Verification
+from ledger.hashing import HashAlgorithm, new_hasher, parse_digest, to_hex
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+_STYLE = """body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
+color:#1d2330}h1{font-size:1.4rem}fieldset{border:1px solid #ccd;border-radius:6px;margin:1rem 0;padding:1rem}
+.ok{color:#0a6b2d;font-weight:600}.no{color:#a51b1b;font-weight:600}code{word-break:break-all}
+table{border-collapse:collapse}td{padding:.2rem .6rem;border-bottom:1px solid #eee;vertical-align:top}"""
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>
+<style>{_STYLE}</style></head><body>{body}
+<p><a href="/">Verify another</a> · <a href="/docs">API</a></p></body></html>""")
+
+
+_ALGS = "".join(f'<option value="{a.label}">{a.label}</option>' for a in HashAlgorithm)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> HTMLResponse:
+    return _page("Evidence verification 存证核验", f"""<h1>Evidence verification 存证核验</h1>
+<p>Check whether a file or a digest is anchored on the ledger. The file is hashed and discarded.</p>
+<form method="post" action="/verify" enctype="multipart/form-data"><fieldset><legend>File 文件</legend>
+<input type="file" name="file" required> <select name="hash_algorithm">{_ALGS}</select>
+<button>Verify</button></fieldset></form>
+<form method="post" action="/verify"><fieldset><legend>Digest 哈希值</legend>
+<input name="digest" size="70" placeholder="64 hex digits" required> <select name="hash_algorithm">{_ALGS}</select>
+<button>Verify</button></fieldset></form>""")
+
+
+def _result_html(result: Verification) -> str:
+    if not result.anchored:
+        return (f'<p class="no">Not anchored 未存证</p><p>Digest <code>{to_hex(result.digest)}</code> '
+                f'is not anchored on this chain.</p>')
+    rows = []
+    for a in result.anchors:
+        where = (f"batch root <code>{to_hex(a.batch.root)}</code>, leaf {a.batch.leaf_index} of "
+                 f"{a.batch.leaf_count}, proof checked on chain" if a.batch else "single anchor")
+        rows.append(f"<tr><td>{escape(where)}</td><td>block {a.block_number}<br>{a.as_dict()['block_time_iso']}</td>"
+                    f"<td>submitter <code>{a.submitter}</code><br>tx <code>{a.tx_hash}</code></td></tr>")
+    ends = "".join(f"<li>{escape(e.endorser_kind)} <code>{e.endorser}</code>, block {e.block_number}</li>"
+                   for e in result.endorsements) or "<li>none</li>"
+    return (f'<p class="ok">Anchored 已存证</p><p>Digest <code>{to_hex(result.digest)}</code></p>'
+            f"<table>{''.join(rows)}</table><h2>Endorsements 背书</h2><ul>{ends}</ul>")
+
+
+@router.post("/verify", response_class=HTMLResponse)
+async def verify_page(
+    ledger: LedgerDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    digest: Annotated[str | None, Form()] = None,
+    hash_algorithm: Annotated[str, Form()] = "sha256",
+) -> HTMLResponse:
+    try:
+        alg = HashAlgorithm.parse(hash_algorithm)
+        if file is not None and file.filename:
+            hasher = new_hasher(alg)
+            while chunk := await file.read(1 << 20):
+                hasher.update(chunk)
+            value = bytes(hasher.digest())
+        else:
+            value = parse_digest(digest or "")
+        result = await run_in_threadpool(ledger.evidence.verify, value, alg)
+    except LedgerError as exc:
+        return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
+    return _page("Verification result 核验结果", f"<h1>Verification result 核验结果</h1>{_result_html(result)}")

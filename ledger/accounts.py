@@ -1,0 +1,108 @@
+"""Operator accounts: which key acts as admin, evidence provider (存证服务商) or endorser.
+
+The accounts file (``<home>/accounts.json`` or ``LEDGER_ACCOUNTS``) maps a name to a private key and the
+roles it should hold. ``ledger chain up`` writes one for the local dev chain from the well-known dev
+mnemonic; a production network supplies its own (keys from an HSM or keystore in a later step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+from ledger.errors import ConfigurationError, LedgerValueError
+
+Role = Literal["admin", "evidence_provider", "endorser"]
+
+#: Anvil's and Hardhat's default development mnemonic: public knowledge, for local chains only.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+#: name -> (HD index, roles, endorser kind)
+DEV_ACCOUNTS: dict[str, tuple[int, list[Role], str | None]] = {
+    "admin": (0, ["admin"], None),
+    "provider": (1, ["evidence_provider"], None),
+    "notary": (2, ["endorser"], "notary"),
+    "arbitration": (3, ["endorser"], "arbitration"),
+    "time-service": (4, ["endorser"], "time_service"),
+    "outsider": (9, [], None),
+}
+
+
+class OperatorAccount(BaseModel):
+    """One named key and the roles it should hold on chain."""
+
+    name: str
+    private_key: SecretStr
+    roles: list[Role] = Field(default_factory=list)
+    endorser_kind: str | None = None
+
+    @property
+    def signer(self) -> LocalAccount:
+        account: LocalAccount = Account.from_key(self.private_key.get_secret_value())
+        return account
+
+    @property
+    def address(self) -> str:
+        return str(self.signer.address)
+
+
+class AccountBook:
+    """The accounts of one ledger installation, by name."""
+
+    def __init__(self, accounts: list[OperatorAccount]) -> None:
+        self._by_name = {a.name: a for a in accounts}
+
+    @classmethod
+    def load(cls, path: Path) -> AccountBook:
+        if not path.exists():
+            raise ConfigurationError(
+                f"no accounts file at {path}: run `ledger chain up` for a local dev chain, "
+                "or set LEDGER_ACCOUNTS to your operator accounts file"
+            )
+        try:
+            raw = json.loads(path.read_text())
+            accounts = [OperatorAccount(name=name, **entry) for name, entry in raw["accounts"].items()]
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise ConfigurationError(f"accounts file {path} is malformed: {exc}") from exc
+        return cls(accounts)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._by_name.values())
+
+    def get(self, name: str) -> OperatorAccount:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(sorted(self._by_name)) or "none"
+            raise LedgerValueError(f"no account named {name!r} (known: {known})") from None
+
+    def with_role(self, role: Role) -> list[OperatorAccount]:
+        return [a for a in self._by_name.values() if role in a.roles]
+
+    def first_with_role(self, role: Role) -> OperatorAccount:
+        found = self.with_role(role)
+        if not found:
+            raise ConfigurationError(f"no account with role {role} in the accounts file")
+        return found[0]
+
+
+def write_dev_accounts(path: Path) -> None:
+    """Writes the dev accounts file for a local chain, unless one exists."""
+    if path.exists():
+        return
+    Account.enable_unaudited_hdwallet_features()
+    accounts = {}
+    for name, (index, roles, kind) in DEV_ACCOUNTS.items():
+        acct = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+        accounts[name] = {"private_key": "0x" + bytes(acct.key).hex(), "roles": roles, "endorser_kind": kind}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"note": "development keys from the public dev mnemonic; never use them on a real network",
+           "accounts": accounts}
+    path.write_text(json.dumps(doc, indent=2))
+    os.chmod(path, 0o600)

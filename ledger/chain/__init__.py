@@ -1,0 +1,1 @@
+"""Chain access: local node management, JSON-RPC client, transaction signing and sending."""

@@ -1,0 +1,269 @@
+"""``ledger`` — the operator's command line.
+
+Errors print as one line (``error: ...``) and exit with status 1; a verification that finds nothing
+exits with status 2, so scripts can tell "not anchored" from "could not check".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from ledger.accounts import write_dev_accounts
+from ledger.chain.node import ENGINES, LocalNode, rpc_ready
+from ledger.config import Settings
+from ledger.context import Ledger
+from ledger.deployment import deploy as deploy_contracts
+from ledger.errors import LedgerError, LedgerValueError
+from ledger.evidence import EvidenceKind
+from ledger.hashing import HashAlgorithm, digest_file, looks_like_digest, parse_digest, to_hex
+
+app = typer.Typer(help="Data-asset registration, evidence and rights-confirmation ledger.",
+                  pretty_exceptions_enable=False, no_args_is_help=True)
+chain_app = typer.Typer(help="Run the local development chain.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Anchor, verify and endorse evidence (存证).", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens bound to operator accounts.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(token_app, name="token")
+
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+err_console = Console(stderr=True, soft_wrap=True)
+
+HomeOption = Annotated[Path | None, typer.Option("--home", envvar="LEDGER_HOME",
+                                                 help="Data directory (default ./.ledger).")]
+
+
+@app.callback()
+def _root(ctx: typer.Context, home: HomeOption = None) -> None:
+    ctx.obj = Settings.from_env(home=home.resolve() if home else None)
+
+
+def _ledger(ctx: typer.Context) -> Ledger:
+    settings: Settings = ctx.obj
+    return Ledger(settings)
+
+
+# --- chain -------------------------------------------------------------------------------------
+
+
+@chain_app.command("up")
+def chain_up(
+    ctx: typer.Context,
+    engine: Annotated[str, typer.Option(help=f"Node to run: {' or '.join(ENGINES)}.")] = "anvil",
+    port: Annotated[int | None, typer.Option(help="Port (default 8545, or a free one if taken).")] = None,
+    block_time: Annotated[float | None, typer.Option(help="Seconds per block (default: a block per tx).")] = None,
+) -> None:
+    """Start the local chain in the background, its state kept in the data directory."""
+    settings: Settings = ctx.obj
+    info = LocalNode(settings).start(engine=engine, port=port, block_time=block_time)
+    write_dev_accounts(settings.accounts_path)
+    persisted = f"state in {info.state_file}" if info.state_file else "state is NOT kept across restarts"
+    console.print(f"{info.engine} running on {info.rpc_url} (pid {info.pid}); {persisted}")
+
+
+@chain_app.command("down")
+def chain_down(ctx: typer.Context) -> None:
+    """Stop the local chain (Anvil writes its state first)."""
+    info = LocalNode(ctx.obj).stop()
+    console.print(f"stopped {info.engine} (pid {info.pid})" if info else "no local chain was running")
+
+
+@chain_app.command("status")
+def chain_status(ctx: typer.Context) -> None:
+    """Show the local node, the chain and the deployment."""
+    settings: Settings = ctx.obj
+    info = LocalNode(settings).info()
+    if info:
+        console.print(f"local {info.engine}: pid {info.pid}, {info.rpc_url}")
+    elif not settings.rpc_url:
+        console.print("no local chain running (start one with `ledger chain up`)")
+        raise typer.Exit(3)
+    ledger = _ledger(ctx)
+    url = settings.resolve_rpc_url()
+    if not rpc_ready(url):
+        raise LedgerError(f"the chain at {url} does not answer")
+    client = ledger.client
+    console.print(f"chain id {client.chain_id}, block {client.block_number()}, genesis {client.genesis_hash()}")
+    deployment = ledger.deployment
+    for name, record in deployment.contracts.items():
+        console.print(f"{name} at {record.address} (deployed in block {record.deploy_block})")
+
+
+# --- deploy ------------------------------------------------------------------------------------
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    new_chain: Annotated[bool, typer.Option("--new-chain", help="Accept a reset chain: retire the old "
+                                            "deployment and deploy afresh.")] = False,
+) -> None:
+    """Deploy the contracts (idempotent: reuses the deployment recorded for this chain)."""
+    ledger = _ledger(ctx)
+    deployment, created = deploy_contracts(ledger.manifest, ledger.client, ledger.accounts, ledger.toolchain,
+                                           ledger.settings.admin_delay, new_chain=new_chain)
+    verb = "deployed" if created else "already deployed"
+    for name, record in deployment.contracts.items():
+        console.print(f"{name} {verb} at {record.address} (chain {deployment.chain_id}, block {record.deploy_block})")
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+def _digest_of(target: str, algorithm: HashAlgorithm) -> tuple[str, bytes]:
+    path = Path(target)
+    if path.is_file():
+        size = path.stat().st_size
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      console=err_console, transient=True, disable=size < (8 << 20)) as progress:
+            task = progress.add_task(f"{algorithm.label} {path.name}", total=size)
+            digest = digest_file(path, algorithm, lambda n: progress.advance(task, n))
+        return str(path), digest
+    if looks_like_digest(target):
+        return target, parse_digest(target)
+    raise LedgerValueError(f"{target!r} is neither a readable file nor a 64-hex-digit digest")
+
+
+AlgorithmOption = Annotated[str, typer.Option("--algorithm", "-a", help="sha256, keccak256 or sm3.")]
+AccountOption = Annotated[str, typer.Option("--account", help="Operator account (accounts file name).")]
+
+
+@evidence_app.command("anchor")
+def evidence_anchor(
+    ctx: typer.Context,
+    targets: Annotated[list[str], typer.Argument(help="Files (or digests) to anchor.")],
+    batch: Annotated[bool, typer.Option("--batch", help="Anchor one Merkle root for all of them.")] = False,
+    algorithm: AlgorithmOption = "sha256",
+    kind: Annotated[str, typer.Option(help="Evidence kind, e.g. declaration, proof, document.")] = "document",
+    account: AccountOption = "provider",
+    receipt_out: Annotated[Path | None, typer.Option("--receipt", help="Write the receipts (with "
+                                                     "proofs) to this JSON file.")] = None,
+) -> None:
+    """Hash files and anchor their digests on chain."""
+    alg = HashAlgorithm.parse(algorithm)
+    evidence_kind = EvidenceKind.parse(kind)
+    items = [_digest_of(t, alg) for t in targets]
+    ledger = _ledger(ctx)
+    service, sender = ledger.evidence, ledger.sender(account)
+    receipts: list[dict[str, Any]] = []
+    if batch:
+        batch_row, tree = service.anchor_batch(sender, [(alg, d) for _, d in items])
+        for index, (name, digest) in enumerate(items):
+            receipts.append({"target": name, "digest": to_hex(digest), "hash_algorithm": alg.label,
+                             "mode": "batch", "tx_hash": batch_row.tx_hash, "block_number": batch_row.block_number,
+                             "batch": {"root": batch_row.root, "leaf_index": index, "leaf_count": tree.leaf_count,
+                                       "proof": [to_hex(p) for p in tree.proof(index)]}})
+    else:
+        for name, digest in items:
+            receipt = service.anchor(sender, digest, alg, evidence_kind)
+            receipts.append({"target": name, **receipt.as_dict()})
+    table = Table("target", "digest", "mode", "block", "transaction")
+    for r in receipts:
+        table.add_row(r["target"], r["digest"], r["mode"], str(r["block_number"]), r["tx_hash"])
+    console.print(table)
+    if receipt_out:
+        receipt_out.write_text(json.dumps(receipts, indent=2))
+        console.print(f"receipts written to {receipt_out}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A file or a digest.")],
+    algorithm: AlgorithmOption = "sha256",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Check whether a file or digest is anchored: block, time, submitter, transaction, endorsements."""
+    alg = HashAlgorithm.parse(algorithm)
+    _, digest = _digest_of(target, alg)
+    result = _ledger(ctx).evidence.verify(digest, alg)
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+    elif not result.anchored:
+        console.print(f"NOT ANCHORED: {to_hex(digest)} ({alg.label}) is not anchored on this chain")
+    else:
+        for anchor in result.anchors:
+            where = (f"in batch {to_hex(anchor.batch.root)} (leaf {anchor.batch.leaf_index}, proof checked on chain)"
+                     if anchor.batch else "singly")
+            console.print(f"ANCHORED {where}: block {anchor.block_number} at {anchor.as_dict()['block_time_iso']}, "
+                          f"by {anchor.submitter}, tx {anchor.tx_hash}")
+        for e in result.endorsements:
+            console.print(f"  endorsed by {e.endorser_kind} {e.endorser} in block {e.block_number}")
+    if not result.anchored:
+        raise typer.Exit(2)
+
+
+@evidence_app.command("endorse")
+def evidence_endorse(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A file, digest or batch root to endorse.")],
+    account: AccountOption = "notary",
+    algorithm: AlgorithmOption = "sha256",
+    statement: Annotated[Path | None, typer.Option(help="The endorser's statement document.")] = None,
+) -> None:
+    """Endorse an anchor as an authority node (notary, arbitration, time service ... TJIFA §7.1.4)."""
+    alg = HashAlgorithm.parse(algorithm)
+    _, key = _digest_of(target, alg)
+    statement_digest = digest_file(statement) if statement else bytes(32)
+    ledger = _ledger(ctx)
+    tx_hash = ledger.evidence.endorse(ledger.sender(account), key, statement_digest)
+    console.print(f"endorsed {to_hex(key)} as {account} in tx {tx_hash}")
+
+
+# --- tokens and serving ------------------------------------------------------------------------
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    account: AccountOption = "provider",
+    label: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "default",
+) -> None:
+    """Create an API token bound to an operator account; it is printed once."""
+    from ledger.tokens import create_token
+
+    ledger = _ledger(ctx)
+    console.print(create_token(ledger.engine, ledger.accounts, account, label), soft_wrap=True)
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, label: Annotated[str, typer.Option(help="Label of the token(s).")]) -> None:
+    """Revoke the tokens with a label."""
+    from ledger.tokens import revoke_token
+
+    count = revoke_token(_ledger(ctx).engine, label)
+    console.print(f"revoked {count} token(s)")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API and web pages."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings: Settings = ctx.obj
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    """Entry point: one-line errors, non-zero exit."""
+    try:
+        app()
+    except LedgerError as exc:
+        err_console.print(f"[red]error:[/red] {exc.user_message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,80 @@
+"""Settings, read from the environment (``LEDGER_*``) with defaults for a local dev setup.
+
+Nothing here assumes Anvil: a production deployment sets ``LEDGER_RPC_URL`` to its Besu (or any other
+JSON-RPC) endpoint and ``LEDGER_ACCOUNTS`` to its accounts file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ledger.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseModel):
+    """Where the ledger keeps its data and how it reaches the chain and the database."""
+
+    home: Path = Field(description="Data directory: chain state, manifest, accounts, SQLite database.")
+    rpc_url: str | None = Field(default=None, description="JSON-RPC endpoint; default: the local node.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home.")
+    accounts_file: Path | None = Field(default=None, description="Operator accounts; default home/accounts.json.")
+    project_root: Path = Field(default=PROJECT_ROOT, description="Holds contracts/ and node_modules/.")
+    batch_interval: float = Field(default=1.0, gt=0, description="Seconds between batch roots.")
+    batch_max_size: int = Field(default=200_000, gt=0, description="Digests per batch root at most.")
+    admin_delay: int = Field(default=86_400, ge=0, description="Seconds an admin transfer must wait.")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``LEDGER_*`` variables; keyword overrides win."""
+        env = os.environ
+        values: dict[str, object] = {"home": Path(env.get("LEDGER_HOME", ".ledger")).resolve()}
+        for key, var in (
+            ("rpc_url", "LEDGER_RPC_URL"),
+            ("database_url", "LEDGER_DATABASE_URL"),
+            ("accounts_file", "LEDGER_ACCOUNTS"),
+            ("project_root", "LEDGER_PROJECT_ROOT"),
+            ("batch_interval", "LEDGER_BATCH_INTERVAL"),
+            ("batch_max_size", "LEDGER_BATCH_MAX_SIZE"),
+            ("admin_delay", "LEDGER_ADMIN_DELAY"),
+        ):
+            if env.get(var):
+                values[key] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    @property
+    def node_file(self) -> Path:
+        """Where ``ledger chain up`` records the local node it started."""
+        return self.home / "node.json"
+
+    @property
+    def manifest_file(self) -> Path:
+        """The deployment manifest (per chain id + genesis hash)."""
+        return self.home / "manifest.json"
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.accounts_file or self.home / "accounts.json"
+
+    @property
+    def database(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{self.home / 'ledger.db'}"
+
+    def resolve_rpc_url(self) -> str:
+        """The configured endpoint, else the local node started by ``ledger chain up``."""
+        if self.rpc_url:
+            return self.rpc_url
+        if self.node_file.exists():
+            node = json.loads(self.node_file.read_text())
+            return str(node["rpc_url"])
+        raise ConfigurationError(
+            "no chain endpoint: run `ledger chain up` to start the local chain, "
+            "or set LEDGER_RPC_URL to a JSON-RPC endpoint"
+        )

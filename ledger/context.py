@@ -1,0 +1,74 @@
+"""The ledger as one object: settings, chain client, accounts, deployment, database, services.
+
+The CLI and the API both build one ``Ledger`` and take what they need from it; everything is created
+lazily so a command that needs no chain never dials one.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from ledger.accounts import AccountBook
+from ledger.chain.client import ChainClient
+from ledger.chain.contract import ContractHandle
+from ledger.chain.sender import TransactionSender
+from ledger.compiler import Toolchain
+from ledger.config import Settings
+from ledger.db import init_db, make_engine
+from ledger.deployment import Deployment, Manifest, load_deployment
+from ledger.evidence import EvidenceService
+
+
+class Ledger:
+    """Lazily wired services of one ledger installation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._senders: dict[str, TransactionSender] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def client(self) -> ChainClient:
+        return ChainClient(self.settings.resolve_rpc_url())
+
+    @cached_property
+    def accounts(self) -> AccountBook:
+        return AccountBook.load(self.settings.accounts_path)
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest(self.settings.manifest_file)
+
+    @cached_property
+    def toolchain(self) -> Toolchain:
+        return Toolchain(self.settings.project_root)
+
+    @cached_property
+    def deployment(self) -> Deployment:
+        """The deployment of the connected chain; refuses a reset chain (ledger.deployment)."""
+        return load_deployment(self.manifest, self.client)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings.database)
+        init_db(engine)
+        return engine
+
+    def contract(self, name: str) -> ContractHandle:
+        record = self.deployment.contracts[name]
+        return ContractHandle(self.client, name, self.deployment.abis[name], record.address)
+
+    @cached_property
+    def evidence(self) -> EvidenceService:
+        return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.key)
+
+    def sender(self, account_name: str) -> TransactionSender:
+        """One sender (one nonce counter) per account and process."""
+        with self._lock:
+            if account_name not in self._senders:
+                account = self.accounts.get(account_name)
+                self._senders[account_name] = TransactionSender(self.client, account.signer)
+            return self._senders[account_name]

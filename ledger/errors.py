@@ -1,0 +1,114 @@
+"""One exception tree for the whole ledger.
+
+Every error carries a ``user_message`` fit to show a person as is, and a stable machine-readable
+``code`` the API returns. The API maps each class to one HTTP status (``http_status``); the CLI prints
+``user_message`` on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+    code = "ledger_error"
+    http_status = 500
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class LedgerValueError(LedgerError, ValueError):
+    """Input is malformed (a digest of the wrong length, an unknown algorithm ...)."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class ConfigurationError(LedgerError):
+    """Configuration is missing or inconsistent (no accounts file, no RPC endpoint ...)."""
+
+    code = "configuration_error"
+    http_status = 503
+
+
+class ToolchainError(LedgerError):
+    """The offline Solidity toolchain (npm solc, node) is missing or failed."""
+
+    code = "toolchain_error"
+    http_status = 500
+
+
+class NodeError(LedgerError):
+    """The local chain node could not be started, stopped or reached."""
+
+    code = "node_unavailable"
+    http_status = 503
+
+
+class ChainUnavailableError(NodeError):
+    """The JSON-RPC endpoint did not answer."""
+
+    code = "chain_unavailable"
+
+
+class DeploymentError(LedgerError):
+    """No usable deployment for the connected chain."""
+
+    code = "not_deployed"
+    http_status = 503
+
+
+class ChainResetError(DeploymentError):
+    """The connected chain is not the one the deployment manifest records (its genesis changed or its
+    contracts vanished): a reset chain. Anchors recorded on the old chain are not on this one."""
+
+    code = "chain_reset"
+
+
+class TransactionError(LedgerError):
+    """A transaction was rejected by the chain or reverted."""
+
+    code = "transaction_failed"
+    http_status = 502
+
+
+class ContractRevertError(TransactionError):
+    """A contract refused the call with a custom error; ``error_name`` and ``args`` identify it."""
+
+    code = "contract_refused"
+    http_status = 409
+
+    def __init__(self, user_message: str, error_name: str, args: dict[str, object]) -> None:
+        super().__init__(user_message)
+        self.error_name = error_name
+        self.error_args = args
+
+
+class UnauthorizedError(LedgerError):
+    """No or an unknown credential was presented."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class ForbiddenError(LedgerError):
+    """The credential is valid but its account lacks the role the operation needs."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class AlreadyAnchoredError(LedgerError):
+    """The digest is already anchored (anchors are unique and immutable)."""
+
+    code = "already_anchored"
+    http_status = 409
+
+
+class NotFoundError(LedgerError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    http_status = 404

@@ -1,0 +1,472 @@
+"""Evidence preservation (存证): anchoring digests singly or in Merkle batches, endorsing, verifying.
+
+TJIFA §7.2: the provider collects, numbers and fixes (固化) the holder's declarations and proofs on chain
+and offers verification of the hash values. Raw data stays off chain (REGISTRATION_RULES §4.4).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ledger.chain.contract import ContractHandle
+from ledger.chain.sender import TransactionSender
+from ledger.db import session_scope
+from ledger.errors import (
+    AlreadyAnchoredError,
+    ContractRevertError,
+    ForbiddenError,
+    LedgerError,
+    LedgerValueError,
+)
+from ledger.hashing import HashAlgorithm, keccak256, to_hex
+from ledger.merkle import MerkleTree, leaf_hash, verify_proof
+from ledger.models import EvidenceBatch, EvidenceLeaf
+
+EVIDENCE_PROVIDER_ROLE = keccak256(b"EVIDENCE_PROVIDER_ROLE")
+ENDORSER_ROLE = keccak256(b"ENDORSER_ROLE")
+#: Gas limit for anchorBatch: its cost does not depend on the batch size.
+BATCH_GAS = 90_000
+
+
+class EvidenceKind(IntEnum):
+    """What an anchored digest is the hash of (REGISTRATION_RULES §4.4)."""
+
+    DECLARATION = 1  # rights-and-security declaration 权属与安全声明 (TJIFA App. 2)
+    PROOF = 2  # supporting proof document 证明材料 (TJIFA App. 3)
+    CERTIFICATE = 3  # confirmation certificate 确权证书 (TJIFA §8.2.3)
+    EVIDENCE_REPORT = 4  # evidence report 存证报告书 (TJIFA §7.3)
+    DATA_FINGERPRINT = 5  # data features 数据特征 (AH art. 10(1))
+    OWNERSHIP_CHANGE = 6  # ownership-change declaration (TJIFA §6.4.3.5)
+    AUDIT_LOG = 7  # audit-log integrity (ZJ App. C.4.5)
+    DOCUMENT = 8  # any other document or file
+
+    @classmethod
+    def parse(cls, value: str | int) -> EvidenceKind:
+        if isinstance(value, int) or value.isdigit():
+            try:
+                return cls(int(value))
+            except ValueError:
+                pass
+        elif value.replace("-", "_").upper() in cls.__members__:
+            return cls[value.replace("-", "_").upper()]
+        choices = ", ".join(k.name.lower() for k in cls)
+        raise LedgerValueError(f"unknown evidence kind {value!r}: use one of {choices}")
+
+
+class EndorserKind(IntEnum):
+    """Authority nodes of the evidence chain (TJIFA §7.1.4); courts verify, they do not endorse."""
+
+    NOTARY = 1
+    LAW_FIRM = 2
+    ARBITRATION = 3
+    JUDICIAL_APPRAISAL = 4
+    TIME_SERVICE = 5
+    AUDIT = 6
+    IDENTITY_AUTHORITY = 7
+
+
+@dataclass(frozen=True)
+class BatchMembership:
+    """Where a digest sits in an anchored batch, and the proof that it does."""
+
+    root: bytes
+    leaf_index: int
+    leaf_count: int
+    proof: list[bytes]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"root": to_hex(self.root), "leaf_index": self.leaf_index, "leaf_count": self.leaf_count,
+                "proof": [to_hex(p) for p in self.proof]}
+
+
+@dataclass(frozen=True)
+class AnchorReceipt:
+    """What the submitter gets back: the anchoring transaction and, when batched, the proof."""
+
+    digest: bytes
+    algorithm: HashAlgorithm
+    tx_hash: str
+    block_number: int
+    block_time: int
+    submitter: str
+    kind: EvidenceKind | None = None
+    batch: BatchMembership | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "digest": to_hex(self.digest), "hash_algorithm": self.algorithm.label,
+            "kind": self.kind.name.lower() if self.kind else None, "mode": "batch" if self.batch else "single",
+            "tx_hash": self.tx_hash, "block_number": self.block_number, "block_time": self.block_time,
+            "block_time_iso": _iso(self.block_time), "submitter": self.submitter,
+            "batch": self.batch.as_dict() if self.batch else None,
+        }
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    endorser: str
+    endorser_kind: str
+    statement: str
+    tx_hash: str
+    block_number: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Verification:
+    """The answer to "is this digest anchored?", every figure read from the chain."""
+
+    digest: bytes
+    algorithm: HashAlgorithm | None
+    anchored: bool = False
+    anchors: list[AnchorReceipt] = field(default_factory=list)
+    endorsements: list[Endorsement] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "digest": to_hex(self.digest),
+            "hash_algorithm": self.algorithm.label if self.algorithm else None,
+            "anchored": self.anchored,
+            "anchors": [a.as_dict() for a in self.anchors],
+            "endorsements": [e.as_dict() for e in self.endorsements],
+            "checks": self.checks,
+        }
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _pack_leaves(entries: Sequence[tuple[HashAlgorithm, bytes]]) -> bytes:
+    return b"".join(bytes((int(alg),)) + digest for alg, digest in entries)
+
+
+def _unpack_leaves(blob: bytes) -> list[tuple[int, bytes]]:
+    return [(blob[i], blob[i + 1 : i + 33]) for i in range(0, len(blob), 33)]
+
+
+def _refusal(exc: ContractRevertError) -> LedgerError:
+    """Maps the registry's custom errors to the ledger's user-facing errors."""
+    if exc.error_name == "RegistryUnauthorized":
+        role = exc.error_args.get("role")
+        name = {to_hex(EVIDENCE_PROVIDER_ROLE): "evidence provider", to_hex(ENDORSER_ROLE): "endorser"}.get(
+            str(role), str(role))
+        return ForbiddenError(f"account {exc.error_args.get('caller')} does not hold the {name} role")
+    if exc.error_name in ("EvidenceAlreadyAnchored", "EvidenceBatchAlreadyAnchored"):
+        args = exc.error_args
+        key = args.get("digest", args.get("root"))
+        ts = int(str(args.get("timestamp", 0)))
+        return AlreadyAnchoredError(f"{key} is already anchored (by {args.get('submitter')} at {_iso(ts)})")
+    return exc
+
+
+class EvidenceService:
+    """Anchors and verifies evidence on one EvidenceRegistry deployment."""
+
+    def __init__(self, registry: ContractHandle, engine: Engine, deployment_key: str) -> None:
+        self.registry = registry
+        self.client = registry.client
+        self.engine = engine
+        self.deployment_key = deployment_key
+        self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
+        self._trees_lock = threading.Lock()
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def has_role(self, role: bytes, address: str) -> bool:
+        return bool(self.registry.call("hasRole", role, address))
+
+    def anchor(self, sender: TransactionSender, digest: bytes, algorithm: HashAlgorithm,
+               kind: EvidenceKind = EvidenceKind.DOCUMENT, ref: bytes = bytes(32)) -> AnchorReceipt:
+        """Anchors one digest in its own transaction. Duplicates and non-providers are refused."""
+        if len(digest) != 32:
+            raise LedgerValueError("a digest must be 32 bytes")
+        try:
+            receipt = self.registry.transact(sender, "anchor", digest, int(algorithm), int(kind), ref)
+        except ContractRevertError as exc:
+            raise _refusal(exc) from exc
+        block = self.client.block(int(receipt["blockNumber"], 16))
+        return AnchorReceipt(
+            digest=digest, algorithm=algorithm, kind=kind, tx_hash=receipt["transactionHash"],
+            block_number=int(receipt["blockNumber"], 16), block_time=int(block["timestamp"], 16),
+            submitter=sender.address,
+        )
+
+    def anchor_batch(self, sender: TransactionSender, entries: Sequence[tuple[HashAlgorithm, bytes]],
+                     batch_ref: bytes | None = None) -> tuple[EvidenceBatch, MerkleTree]:
+        """Anchors the Merkle root of ``entries`` and records the batch; nothing is recorded if it fails."""
+        if not entries:
+            raise LedgerValueError("a batch needs at least one digest")
+        tree = MerkleTree.from_digests(entries)
+        ref = batch_ref or secrets.token_bytes(32)
+        try:
+            request = self.registry.request(sender, "anchorBatch", tree.root, len(entries), ref, gas=BATCH_GAS)
+            tx_hash = sender.send(request)
+            receipt = self.client.wait_for_receipts([tx_hash])[0]
+            self.registry.raise_for_status(receipt, sender.address)
+        except ContractRevertError as exc:
+            raise _refusal(exc) from exc
+        block_number = int(receipt["blockNumber"], 16)
+        block = self.client.block(block_number)
+        batch = EvidenceBatch(
+            deployment=self.deployment_key, root=to_hex(tree.root), leaf_count=len(entries),
+            leaves=_pack_leaves(entries), tx_hash=tx_hash, block_number=block_number,
+            block_time=int(block["timestamp"], 16), submitter=sender.address, batch_ref=to_hex(ref),
+        )
+        with session_scope(self.engine) as session:
+            session.add(batch)
+            session.flush()
+            assert batch.id is not None
+            session.execute(insert(EvidenceLeaf), [
+                {"batch_id": batch.id, "leaf_index": i, "digest": d, "hash_algorithm": int(a)}
+                for i, (a, d) in enumerate(entries)
+            ])
+            session.refresh(batch)
+            session.expunge(batch)
+        self._remember(batch.id, tree)
+        return batch, tree
+
+    def endorse(self, sender: TransactionSender, anchor_key: bytes, statement: bytes = bytes(32)) -> str:
+        """Endorses an anchored digest or batch root as an authority node; returns the transaction hash."""
+        try:
+            receipt = self.registry.transact(sender, "endorse", anchor_key, statement)
+        except ContractRevertError as exc:
+            if exc.error_name == "EvidenceNotAnchored":
+                raise LedgerValueError(f"{to_hex(anchor_key)} is not anchored, so it cannot be endorsed") from exc
+            if exc.error_name == "EvidenceAlreadyEndorsed":
+                raise AlreadyAnchoredError(f"{sender.address} already endorsed {to_hex(anchor_key)}") from exc
+            raise _refusal(exc) from exc
+        return str(receipt["transactionHash"])
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def _remember(self, batch_id: int, tree: MerkleTree) -> None:
+        with self._trees_lock:
+            self._trees[batch_id] = tree
+            self._trees.move_to_end(batch_id)
+            while len(self._trees) > 8:
+                self._trees.popitem(last=False)
+
+    def _tree(self, batch: EvidenceBatch) -> MerkleTree:
+        assert batch.id is not None
+        with self._trees_lock:
+            tree = self._trees.get(batch.id)
+        if tree is None:
+            tree = MerkleTree.from_digests(_unpack_leaves(batch.leaves))
+            if to_hex(tree.root) != batch.root:
+                raise LedgerError(f"stored batch {batch.id} does not rebuild to its root {batch.root}")
+            self._remember(batch.id, tree)
+        return tree
+
+    def memberships(self, digest: bytes, algorithm: HashAlgorithm | None) -> list[tuple[EvidenceBatch, int]]:
+        with Session(self.engine) as session:
+            query = (
+                select(EvidenceBatch, EvidenceLeaf.leaf_index, EvidenceLeaf.hash_algorithm)
+                .join(EvidenceLeaf, EvidenceLeaf.batch_id == EvidenceBatch.id)  # type: ignore[arg-type]
+                .where(EvidenceLeaf.digest == digest, EvidenceBatch.deployment == self.deployment_key)
+            )
+            if algorithm is not None:
+                query = query.where(EvidenceLeaf.hash_algorithm == int(algorithm))
+            rows = session.exec(query).all()
+            for batch, _, _ in rows:
+                session.expunge(batch)
+        return [(batch, index) for batch, index, _ in rows]
+
+    def verify(self, digest: bytes, algorithm: HashAlgorithm | None = None,
+               root: bytes | None = None, proof: Sequence[bytes] | None = None) -> Verification:
+        """Whether ``digest`` is anchored — singly, in a batch this ledger recorded, or in the batch
+        ``root`` by the caller's own ``proof`` — with block, time, submitter, transaction and endorsements,
+        each proof checked against the chain."""
+        result = Verification(digest=digest, algorithm=algorithm)
+        single = self.registry.call("anchorOf", digest)
+        submitter, timestamp, block_number, alg_id, kind_id = single
+        if timestamp:
+            if algorithm is not None and alg_id != int(algorithm):
+                result.checks.append(f"the digest is anchored as {HashAlgorithm(alg_id).label}, "
+                                     f"not {algorithm.label}")
+            else:
+                logs = self.client.get_logs(self.registry.address,
+                                            [self.registry.topic("EvidenceAnchored"), to_hex(digest)],
+                                            block_number, block_number)
+                result.anchors.append(AnchorReceipt(
+                    digest=digest, algorithm=HashAlgorithm(alg_id), kind=EvidenceKind(kind_id),
+                    tx_hash=logs[0]["transactionHash"] if logs else "", block_number=block_number,
+                    block_time=timestamp, submitter=submitter,
+                ))
+                result.checks.append("single anchor found in EvidenceRegistry.anchorOf")
+        candidates: list[tuple[bytes, list[bytes], int, int, str]] = []  # root, proof, index, count, alg
+        for batch, index in self.memberships(digest, algorithm):
+            tree = self._tree(batch)
+            alg = _unpack_leaves(batch.leaves[index * 33 : index * 33 + 33])[0][0]
+            candidates.append((tree.root, tree.proof(index), index, tree.leaf_count, str(alg)))
+        if root is not None:
+            if algorithm is None:
+                raise LedgerValueError("verifying with your own proof needs the digest's hash algorithm")
+            candidates.append((root, list(proof or []), -1, 0, str(int(algorithm))))
+        for batch_root, batch_proof, index, count, alg_text in candidates:
+            alg = HashAlgorithm(int(alg_text))
+            if not verify_proof(batch_root, leaf_hash(alg, digest), batch_proof):
+                result.checks.append(f"proof to root {to_hex(batch_root)} does not hold")
+                continue
+            if not self.registry.call("verifyInclusion", batch_root, int(alg), digest, batch_proof):
+                result.checks.append(f"root {to_hex(batch_root)} is not anchored on this chain")
+                continue
+            anchor = self.registry.call("batchOf", batch_root)
+            logs = self.client.get_logs(self.registry.address,
+                                        [self.registry.topic("BatchAnchored"), to_hex(batch_root)],
+                                        anchor[2], anchor[2])
+            leaf_count = count or (self.registry.decode_log("BatchAnchored", logs[0])["leafCount"] if logs else 0)
+            result.anchors.append(AnchorReceipt(
+                digest=digest, algorithm=alg, tx_hash=logs[0]["transactionHash"] if logs else "",
+                block_number=anchor[2], block_time=anchor[1], submitter=anchor[0],
+                batch=BatchMembership(root=batch_root, leaf_index=index, leaf_count=leaf_count,
+                                      proof=batch_proof),
+            ))
+            result.checks.append(f"Merkle proof to anchored root {to_hex(batch_root)} verified on chain")
+        result.anchored = bool(result.anchors)
+        keys = {digest} | {a.batch.root for a in result.anchors if a.batch}
+        for key in keys:
+            result.endorsements.extend(self.endorsements(key))
+        return result
+
+    def endorsements(self, anchor_key: bytes) -> list[Endorsement]:
+        logs = self.client.get_logs(self.registry.address,
+                                    [self.registry.topic("AnchorEndorsed"), to_hex(anchor_key)])
+        out = []
+        for log in logs:
+            args = self.registry.decode_log("AnchorEndorsed", log)
+            kind = args["endorserKind"]
+            out.append(Endorsement(
+                endorser=args["endorser"],
+                endorser_kind=EndorserKind(kind).name.lower() if kind in EndorserKind._value2member_map_ else str(kind),
+                statement=to_hex(args["statement"]), tx_hash=log["transactionHash"],
+                block_number=int(log["blockNumber"], 16),
+            ))
+        return out
+
+
+@dataclass
+class _Pending:
+    entries: list[tuple[HashAlgorithm, bytes]] = field(default_factory=list)
+    future: Future[tuple[EvidenceBatch, MerkleTree]] = field(default_factory=Future)
+    opened: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A digest's place in a batch that is being anchored; ``result()`` waits for its receipt."""
+
+    future: Future[tuple[EvidenceBatch, MerkleTree]]
+    index: int
+    algorithm: HashAlgorithm
+    digest: bytes
+
+    def result(self, timeout: float | None = None) -> AnchorReceipt:
+        batch, tree = self.future.result(timeout)
+        return AnchorReceipt(
+            digest=self.digest, algorithm=self.algorithm, tx_hash=batch.tx_hash,
+            block_number=batch.block_number, block_time=batch.block_time, submitter=batch.submitter,
+            batch=BatchMembership(root=tree.root, leaf_index=self.index, leaf_count=tree.leaf_count,
+                                  proof=tree.proof(self.index)),
+        )
+
+
+class Batcher:
+    """Collects digests and anchors one Merkle root per ``interval`` seconds or per ``max_size`` digests.
+
+    Every submission gets a Ticket; it resolves once the root is mined and the batch recorded, or fails
+    with the error that stopped the batch (nothing is silently dropped).
+    """
+
+    def __init__(self, service: EvidenceService, sender: TransactionSender, interval: float = 1.0,
+                 max_size: int = 200_000, on_batch: Callable[[EvidenceBatch], None] | None = None) -> None:
+        self.service = service
+        self.sender = sender
+        self.interval = interval
+        self.max_size = max_size
+        self.on_batch = on_batch
+        self._lock = threading.Condition()
+        self._pending: _Pending | None = None
+        self._ready: list[_Pending] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="evidence-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, digest: bytes, algorithm: HashAlgorithm = HashAlgorithm.SHA256) -> Ticket:
+        return self.submit_many([(algorithm, digest)])[0]
+
+    def submit_many(self, entries: Sequence[tuple[HashAlgorithm, bytes]]) -> list[Ticket]:
+        """Queues digests; returns one ticket per digest, in order."""
+        for _, digest in entries:
+            if len(digest) != 32:
+                raise LedgerValueError("a digest must be 32 bytes")
+        tickets: list[Ticket] = []
+        with self._lock:
+            if self._closed:
+                raise LedgerError("the batcher is closed")
+            start = 0
+            while start < len(entries):
+                if self._pending is None:
+                    self._pending = _Pending()
+                pending = self._pending
+                room = self.max_size - len(pending.entries)
+                chunk = entries[start : start + room]
+                base = len(pending.entries)
+                pending.entries.extend(chunk)
+                tickets.extend(Ticket(pending.future, base + i, alg, d) for i, (alg, d) in enumerate(chunk))
+                start += len(chunk)
+                if len(pending.entries) >= self.max_size:
+                    self._ready.append(pending)
+                    self._pending = None
+            self._lock.notify()
+        return tickets
+
+    def _take(self) -> _Pending | None:
+        with self._lock:
+            while True:
+                if self._ready:
+                    return self._ready.pop(0)
+                if self._pending is not None:
+                    due = self._pending.opened + self.interval - time.monotonic()
+                    if due <= 0 or self._closed:
+                        pending, self._pending = self._pending, None
+                        return pending
+                    self._lock.wait(due)
+                elif self._closed:
+                    return None
+                else:
+                    self._lock.wait()
+
+    def _run(self) -> None:
+        while (pending := self._take()) is not None:
+            try:
+                batch, tree = self.service.anchor_batch(self.sender, pending.entries)
+            except BaseException as exc:  # the tickets carry the failure to their submitters
+                pending.future.set_exception(exc)
+                continue
+            pending.future.set_result((batch, tree))
+            if self.on_batch is not None:
+                self.on_batch(batch)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Anchors what is pending, then stops."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify()
+        self._thread.join(timeout)

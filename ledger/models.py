@@ -1,0 +1,58 @@
+"""SQL tables of the ledger's own records (the indexer's read models come with the registry)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EvidenceBatch(SQLModel, table=True):
+    """A batch of digests whose Merkle root was anchored; ``leaves`` keeps (algorithm, digest) pairs
+    in leaf order (33 bytes each) so every member's proof can be rebuilt from the original data."""
+
+    __tablename__ = "evidence_batch"
+    __table_args__ = (UniqueConstraint("deployment", "root"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True, description="chain id:genesis hash the root is anchored on")
+    root: str
+    leaf_count: int
+    leaves: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    tx_hash: str
+    block_number: int
+    block_time: int
+    submitter: str
+    batch_ref: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EvidenceLeaf(SQLModel, table=True):
+    """Index from a digest to the batches that hold it."""
+
+    __tablename__ = "evidence_leaf"
+    __table_args__ = (Index("ix_evidence_leaf_digest", "digest"),)
+
+    batch_id: int = Field(foreign_key="evidence_batch.id", primary_key=True)
+    leaf_index: int = Field(primary_key=True)
+    digest: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    hash_algorithm: int
+
+
+class ApiToken(SQLModel, table=True):
+    """An API credential bound to one operator account; only the token's SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    label: str
+    token_sha256: str = Field(unique=True, index=True)
+    account: str
+    address: str
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None

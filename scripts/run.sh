@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Starts the persistent local chain, deploys the contracts (idempotent) and serves the API.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LEDGER=.venv/bin/ledger
+export LEDGER_HOME="${LEDGER_HOME:-$PWD/.ledger}"
+API_PORT="${LEDGER_API_PORT:-8000}"
+
+$LEDGER chain up
+$LEDGER deploy
+token_file="$LEDGER_HOME/demo-provider.token"
+if [ ! -s "$token_file" ]; then
+  umask 077
+  $LEDGER token create --account provider --label demo > "$token_file"
+fi
+token=$(cat "$token_file")
+cat <<MSG
+
+Ledger API on http://127.0.0.1:${API_PORT}  (OpenAPI: /docs, verification page: /)
+Try:  .venv/bin/ledger evidence anchor README.md && curl -s -F file=@README.md http://127.0.0.1:${API_PORT}/evidence/verify
+Anchor over HTTP with the demo provider token (in $token_file):
+      curl -s -H "Authorization: Bearer ${token}" -F file=@Makefile http://127.0.0.1:${API_PORT}/evidence/anchors/file
+The chain keeps running after you stop the API; stop it with: .venv/bin/ledger chain down
+
+MSG
+exec $LEDGER serve --host 127.0.0.1 --port "$API_PORT"

@@ -1,0 +1,104 @@
+"""The evidence service end to end on a real Anvil node, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ledger.context import Ledger
+from ledger.errors import AlreadyAnchoredError, ForbiddenError, LedgerValueError
+from ledger.evidence import Batcher, EvidenceKind, EvidenceService
+from ledger.hashing import HashAlgorithm, digest_bytes, digest_file
+
+pytestmark = pytest.mark.chain
+
+
+def test_anchor_file_and_verify(chain: Ledger, evidence: EvidenceService, tmp_path: Path) -> None:
+    document = tmp_path / "declaration.txt"
+    document.write_bytes("权属与安全声明 ".encode() + os.urandom(64))
+    digest = digest_file(document, HashAlgorithm.SM3)
+    receipt = evidence.anchor(chain.sender("provider"), digest, HashAlgorithm.SM3, EvidenceKind.DECLARATION)
+    result = evidence.verify(digest_file(document, HashAlgorithm.SM3), HashAlgorithm.SM3)
+    assert result.anchored
+    (anchor,) = result.anchors
+    assert (anchor.tx_hash, anchor.block_number, anchor.submitter) == (
+        receipt.tx_hash, receipt.block_number, chain.accounts.get("provider").address)
+    assert anchor.kind is EvidenceKind.DECLARATION and anchor.block_time == receipt.block_time
+    # the same digest claimed under another algorithm is not a match
+    assert not evidence.verify(digest, HashAlgorithm.SHA256).anchored
+    # a tampered file does not verify
+    document.write_bytes(document.read_bytes() + b"!")
+    assert not evidence.verify(digest_file(document, HashAlgorithm.SM3), HashAlgorithm.SM3).anchored
+
+
+def test_duplicate_and_unauthorized_are_clear_errors(chain: Ledger, evidence: EvidenceService) -> None:
+    digest = os.urandom(32)
+    evidence.anchor(chain.sender("provider"), digest, HashAlgorithm.SHA256)
+    with pytest.raises(AlreadyAnchoredError, match="already anchored"):
+        evidence.anchor(chain.sender("provider"), digest, HashAlgorithm.SHA256)
+    with pytest.raises(ForbiddenError, match="evidence provider role"):
+        evidence.anchor(chain.sender("outsider"), os.urandom(32), HashAlgorithm.SHA256)
+    with pytest.raises(LedgerValueError):
+        evidence.anchor(chain.sender("provider"), b"short", HashAlgorithm.SHA256)
+
+
+def test_batch_gives_every_leaf_a_proof_checked_on_chain(chain: Ledger, evidence: EvidenceService) -> None:
+    entries = [(HashAlgorithm.SHA256, os.urandom(32)) for _ in range(37)]
+    batch, tree = evidence.anchor_batch(chain.sender("provider"), entries)
+    assert batch.leaf_count == 37 and batch.root == "0x" + tree.root.hex()
+    for index, (alg, digest) in enumerate(entries):
+        result = evidence.verify(digest, alg)
+        assert result.anchored, index
+        membership = result.anchors[0].batch
+        assert membership is not None and membership.leaf_index == index and membership.root == tree.root
+        assert membership.proof == tree.proof(index)
+    # a caller's own proof: right one verifies, a wrong one does not
+    alg, digest = entries[5]
+    assert evidence.verify(digest, alg, tree.root, tree.proof(5)).anchored
+    wrong = evidence.verify(os.urandom(32), alg, tree.root, tree.proof(5))
+    assert not wrong.anchored and "does not hold" in wrong.checks[0]
+
+
+def test_endorsements_are_reported(chain: Ledger, evidence: EvidenceService) -> None:
+    digest = os.urandom(32)
+    evidence.anchor(chain.sender("provider"), digest, HashAlgorithm.KECCAK256)
+    evidence.endorse(chain.sender("time-service"), digest)
+    with pytest.raises(AlreadyAnchoredError):
+        evidence.endorse(chain.sender("time-service"), digest)
+    with pytest.raises(LedgerValueError, match="not anchored"):
+        evidence.endorse(chain.sender("notary"), os.urandom(32))
+    with pytest.raises(ForbiddenError, match="endorser"):
+        evidence.endorse(chain.sender("provider"), digest)
+    (endorsement,) = evidence.verify(digest).endorsements
+    assert endorsement.endorser_kind == "time_service"
+    assert endorsement.endorser == chain.accounts.get("time-service").address
+
+
+def test_batcher_anchors_by_size_and_interval(chain: Ledger, evidence: EvidenceService) -> None:
+    batcher = Batcher(evidence, chain.sender("provider"), interval=0.2, max_size=50)
+    try:
+        entries = [(HashAlgorithm.SHA256, digest_bytes(os.urandom(16))) for _ in range(120)]
+        tickets = batcher.submit_many(entries)
+        receipts = [t.result(timeout=60) for t in tickets]
+        roots = {r.batch.root for r in receipts if r.batch}
+        assert len(roots) == 3  # 50 + 50 by size, 20 by interval
+        for (alg, digest), receipt in zip(entries, receipts, strict=True):
+            assert receipt.digest == digest and receipt.batch is not None
+            assert evidence.verify(digest, alg).anchored
+        with pytest.raises(LedgerValueError):
+            batcher.submit(b"short")
+    finally:
+        batcher.close()
+
+
+def test_batcher_failure_reaches_every_ticket(chain: Ledger, evidence: EvidenceService) -> None:
+    batcher = Batcher(evidence, chain.sender("outsider"), interval=0.05)
+    try:
+        tickets = batcher.submit_many([(HashAlgorithm.SHA256, os.urandom(32)) for _ in range(3)])
+        for ticket in tickets:
+            with pytest.raises(ForbiddenError):
+                ticket.result(timeout=60)
+    finally:
+        batcher.close()
