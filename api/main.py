@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
-        _ = ledger.engine
+        ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
         yield
         batchers: dict[str, Batcher] = app.state.batchers
         for batcher in batchers.values():

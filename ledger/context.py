@@ -63,7 +63,7 @@ class Ledger:
 
     @cached_property
     def evidence(self) -> EvidenceService:
-        return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.key)
+        return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id)
 
     def sender(self, account_name: str) -> TransactionSender:
         """One sender (one nonce counter) per account and process."""

@@ -10,11 +10,12 @@ recorded on the old chain are not on it (ARCHITECTURE-BRIEF §Contracts).
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ledger.accounts import AccountBook
 from ledger.chain.client import ChainClient
@@ -40,6 +41,9 @@ class ContractRecord(BaseModel):
 class Deployment(BaseModel):
     """The contracts of one chain (chain id + genesis hash)."""
 
+    deployment_id: str = Field(default_factory=lambda: uuid.uuid4().hex,
+                               description="Scopes database records: a redeploy on a reset chain gets a new one "
+                               "even when the reset chain has the same genesis hash.")
     chain_id: int
     genesis_hash: str
     deployer: str

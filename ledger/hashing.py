@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from ledger.errors import LedgerValueError
 
 try:  # C implementation, ~7x faster than pycryptodome's for short inputs (Merkle trees).
-    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found]
+    from sha3 import keccak_256 as _keccak_256
 
     def keccak256(data: bytes) -> bytes:
         """Keccak-256 (Ethereum's hash, not FIPS SHA3-256)."""

@@ -20,7 +20,7 @@ class EvidenceBatch(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("deployment", "root"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    deployment: str = Field(index=True, description="chain id:genesis hash the root is anchored on")
+    deployment: str = Field(index=True, description="deployment id (manifest) the root is anchored on")
     root: str
     leaf_count: int
     leaves: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -29,6 +29,7 @@ class EvidenceBatch(SQLModel, table=True):
     block_time: int
     submitter: str
     batch_ref: str
+    indexed: bool = Field(default=False, description="evidence_leaf rows written for every leaf")
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -76,4 +76,4 @@ def engine(database_url: str) -> Engine:
 @pytest.fixture
 def evidence(chain: Ledger, engine: Engine) -> EvidenceService:
     """The evidence service on the shared chain, backed by the parametrized database."""
-    return EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.key)
+    return EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id)

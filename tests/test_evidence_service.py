@@ -102,3 +102,14 @@ def test_batcher_failure_reaches_every_ticket(chain: Ledger, evidence: EvidenceS
                 ticket.result(timeout=60)
     finally:
         batcher.close()
+
+
+def test_unindexed_batch_still_verifies_and_is_indexed_later(chain: Ledger, evidence: EvidenceService) -> None:
+    entries = [(HashAlgorithm.SHA256, os.urandom(32)) for _ in range(5)] + [(HashAlgorithm.SM3, os.urandom(32))]
+    batch, _ = evidence.anchor_batch(chain.sender("provider"), entries, index=False)
+    assert not batch.indexed
+    assert evidence.verify(entries[3][1], HashAlgorithm.SHA256).anchors[0].batch.leaf_index == 3  # type: ignore[union-attr]
+    assert not evidence.verify(entries[5][1], HashAlgorithm.SHA256).anchored  # algorithm is part of the leaf
+    assert evidence.index_pending() >= 1
+    assert evidence.index_pending() == 0
+    assert evidence.verify(entries[5][1], HashAlgorithm.SM3).anchors[0].batch.leaf_index == 5  # type: ignore[union-attr]

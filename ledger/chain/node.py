@@ -9,6 +9,7 @@ refuses the fresh chain, see ``ledger.deployment``). Any other endpoint is used 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -172,9 +173,7 @@ class LocalNode:
                 os.killpg(info.pid, signal.SIGKILL)
                 break
             time.sleep(0.05)
-            try:  # reap it if it is our child (tests start and stop in one process)
+            with contextlib.suppress(ChildProcessError):  # reap it if it is our child (tests)
                 os.waitpid(info.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
         self.settings.node_file.unlink(missing_ok=True)
         return info
