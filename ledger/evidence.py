@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -455,6 +455,7 @@ class Batcher:
         self._pending: _Pending | None = None
         self._ready: list[_Pending] = []
         self._closed = False
+        self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-indexer")
         self._thread = threading.Thread(target=self._run, name="evidence-batcher", daemon=True)
         self._thread.start()
 
@@ -511,17 +512,21 @@ class Batcher:
                 pending.future.set_exception(exc)
                 continue
             pending.future.set_result((batch, tree))  # proofs are ready: answer before indexing
-            try:
-                assert batch.id is not None
-                self.service.index_batch(batch.id)
-            except Exception:  # verify() scans unindexed batches; index_pending() completes them later
-                log.exception("indexing batch %s failed; it stays scannable until re-indexed", batch.id)
+            assert batch.id is not None
+            self._indexer.submit(self._index, batch.id)  # overlaps with building the next batch
             if self.on_batch is not None:
                 self.on_batch(batch)
 
+    def _index(self, batch_id: int) -> None:
+        try:
+            self.service.index_batch(batch_id)
+        except Exception:  # verify() scans unindexed batches; index_pending() completes them later
+            log.exception("indexing batch %s failed; it stays scannable until re-indexed", batch_id)
+
     def close(self, timeout: float = 60.0) -> None:
-        """Anchors what is pending, then stops."""
+        """Anchors what is pending, finishes indexing, then stops."""
         with self._lock:
             self._closed = True
             self._lock.notify()
         self._thread.join(timeout)
+        self._indexer.shutdown(wait=True)
