@@ -23,12 +23,8 @@ from ledger.chain.contract import ContractHandle
 from ledger.chain.sender import TransactionSender, TxRequest
 from ledger.compiler import CompiledContract, Toolchain
 from ledger.errors import ChainResetError, DeploymentError, LedgerValueError
+from ledger.evidence import ENDORSER_ROLE, EVIDENCE_PROVIDER_ROLE, EndorserKind
 from ledger.hashing import keccak256
-
-ENDORSER_KINDS = {
-    "notary": 1, "law_firm": 2, "arbitration": 3, "judicial_appraisal": 4,
-    "time_service": 5, "audit": 6, "identity_authority": 7,
-}  # fmt: skip
 
 
 class ContractRecord(BaseModel):
@@ -190,14 +186,14 @@ def grant_roles(client: ChainClient, deployment: Deployment, accounts: AccountBo
     """Makes the on-chain roles match the accounts file (grants only; revocation is explicit)."""
     registry = ContractHandle(client, "EvidenceRegistry", deployment.abis["EvidenceRegistry"],
                               deployment.contracts["EvidenceRegistry"].address)
-    provider_role = keccak256(b"EVIDENCE_PROVIDER_ROLE")
-    endorser_role = keccak256(b"ENDORSER_ROLE")
     for account in accounts:
-        if "evidence_provider" in account.roles and not registry.call("hasRole", provider_role, account.address):
-            registry.transact(sender, "grantRole", provider_role, account.address)
-        if "endorser" in account.roles and not registry.call("hasRole", endorser_role, account.address):
-            kind = ENDORSER_KINDS.get(account.endorser_kind or "")
+        if "evidence_provider" in account.roles and not registry.call(
+                "hasRole", EVIDENCE_PROVIDER_ROLE, account.address):
+            registry.transact(sender, "grantRole", EVIDENCE_PROVIDER_ROLE, account.address)
+        if "endorser" in account.roles and not registry.call("hasRole", ENDORSER_ROLE, account.address):
+            kind = EndorserKind.__members__.get((account.endorser_kind or "").upper())
             if kind is None:
+                choices = ", ".join(k.name.lower() for k in EndorserKind)
                 raise LedgerValueError(f"account {account.name} is an endorser but its endorser_kind "
-                                       f"{account.endorser_kind!r} is not one of {', '.join(ENDORSER_KINDS)}")
-            registry.transact(sender, "registerEndorser", account.address, kind)
+                                       f"{account.endorser_kind!r} is not one of {choices}")
+            registry.transact(sender, "registerEndorser", account.address, int(kind))

@@ -29,7 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 BATCH_WAIT = 120.0
 
 
-async def _digest_upload(upload: UploadFile, algorithm: HashAlgorithm) -> bytes:
+async def digest_upload(upload: UploadFile, algorithm: HashAlgorithm) -> bytes:
+    """Streams an uploaded file through the hasher; the file itself is never stored."""
     hasher = new_hasher(algorithm)
     while chunk := await upload.read(1 << 20):
         hasher.update(chunk)
@@ -67,7 +68,7 @@ async def anchor_file(
 ) -> dict[str, Any]:
     """Upload a file; its digest is anchored and the file itself is not stored."""
     alg = HashAlgorithm.parse(hash_algorithm)
-    digest = await _digest_upload(file, alg)
+    digest = await digest_upload(file, alg)
     return await _anchor(ledger, batcher, provider.account, digest, alg, EvidenceKind.parse(kind), mode)
 
 
@@ -87,7 +88,7 @@ async def verify_file(
 ) -> dict[str, Any]:
     """Upload a file to check whether its digest is anchored. Public."""
     alg = HashAlgorithm.parse(hash_algorithm)
-    digest = await _digest_upload(file, alg)
+    digest = await digest_upload(file, alg)
     result = await run_in_threadpool(ledger.evidence.verify, digest, alg)
     return result.as_dict()
 

@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import LedgerDep
+from api.routes.evidence import digest_upload
 from ledger.errors import LedgerError
 from ledger.evidence import Verification
-from ledger.hashing import HashAlgorithm, new_hasher, parse_digest, to_hex
+from ledger.hashing import HashAlgorithm, parse_digest, to_hex
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -70,10 +71,7 @@ async def verify_page(
     try:
         alg = HashAlgorithm.parse(hash_algorithm)
         if file is not None and file.filename:
-            hasher = new_hasher(alg)
-            while chunk := await file.read(1 << 20):
-                hasher.update(chunk)
-            value = bytes(hasher.digest())
+            value = await digest_upload(file, alg)
         else:
             value = parse_digest(digest or "")
         result = await run_in_threadpool(ledger.evidence.verify, value, alg)
