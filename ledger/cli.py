@@ -58,7 +58,8 @@ def _ledger(ctx: typer.Context) -> Ledger:
 def chain_up(
     ctx: typer.Context,
     engine: Annotated[str, typer.Option(help=f"Node to run: {' or '.join(ENGINES)}.")] = "anvil",
-    port: Annotated[int | None, typer.Option(help="Port (default 8545, or a free one if taken).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                             help="Port (default 8545, or a free one if taken).")] = None,
     block_time: Annotated[float | None, typer.Option(help="Seconds per block (default: a block per tx).")] = None,
 ) -> None:
     """Start the local chain in the background, its state kept in the data directory."""

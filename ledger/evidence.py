@@ -7,16 +7,18 @@ and offers verification of the hash values. Raw data stays off chain (REGISTRATI
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import secrets
+import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -32,7 +34,7 @@ from ledger.errors import (
     LedgerValueError,
 )
 from ledger.hashing import HashAlgorithm, keccak256, to_hex
-from ledger.merkle import MerkleTree, leaf_hash, verify_proof
+from ledger.merkle import RECORD, MerkleTree, leaf_hash, pack_entries, verify_proof
 from ledger.models import EvidenceBatch, EvidenceLeaf
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,15 @@ EVIDENCE_PROVIDER_ROLE = keccak256(b"EVIDENCE_PROVIDER_ROLE")
 ENDORSER_ROLE = keccak256(b"ENDORSER_ROLE")
 #: Gas limit for anchorBatch: its cost does not depend on the batch size.
 BATCH_GAS = 90_000
+#: Batches at least this large get their Merkle tree built in a worker process (see Batcher).
+WORKER_MIN_ENTRIES = 4_096
 
 
-_LEAF_COLUMNS = "evidence_leaf (batch_id, leaf_index, digest, hash_algorithm)"
+_LEAF_COLUMNS = "evidence_leaf (digest_prefix, batch_id, leaf_index)"
 _LEAF_INSERT = {
-    "qmark": f"INSERT INTO {_LEAF_COLUMNS} VALUES (?, ?, ?, ?)",
-    "format": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s, %s)",
-    "pyformat": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s, %s)",
+    "qmark": f"INSERT INTO {_LEAF_COLUMNS} VALUES (?, ?, ?)",
+    "format": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s)",
+    "pyformat": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s)",
 }
 
 
@@ -162,12 +166,18 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def _pack_leaves(entries: Sequence[tuple[HashAlgorithm, bytes]]) -> bytes:
-    return b"".join(bytes((int(alg),)) + digest for alg, digest in entries)
+def _prefix(digest: bytes) -> int:
+    """The index key of a digest: its first 8 bytes as a signed 64-bit integer (fits BIGINT)."""
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _unpack_leaves(blob: bytes) -> list[tuple[int, bytes]]:
-    return [(blob[i], blob[i + 1 : i + 33]) for i in range(0, len(blob), 33)]
+#: The index key of each packed 33-byte record: skip the algorithm byte, read 8 bytes, skip 24.
+_RECORD_PREFIX = struct.Struct(">xq24x")
+
+
+def _leaf_matches(blob: bytes, index: int, digest: bytes, algorithm: HashAlgorithm | None) -> bool:
+    record = blob[index * RECORD : (index + 1) * RECORD]
+    return record[1:] == digest and (algorithm is None or record[0] == int(algorithm))
 
 
 def _leaf_positions(blob: bytes, digest: bytes, algorithm: HashAlgorithm | None) -> list[int]:
@@ -175,8 +185,8 @@ def _leaf_positions(blob: bytes, digest: bytes, algorithm: HashAlgorithm | None)
     positions = []
     start = blob.find(digest)
     while start != -1:
-        if start % 33 == 1 and (algorithm is None or blob[start - 1] == int(algorithm)):
-            positions.append(start // 33)
+        if start % RECORD == 1 and (algorithm is None or blob[start - 1] == int(algorithm)):
+            positions.append(start // RECORD)
         start = blob.find(digest, start + 1)
     return positions
 
@@ -229,13 +239,16 @@ class EvidenceService:
         )
 
     def anchor_batch(self, sender: TransactionSender, entries: Sequence[tuple[HashAlgorithm, bytes]],
-                     batch_ref: bytes | None = None, index: bool = True) -> tuple[EvidenceBatch, MerkleTree]:
+                     batch_ref: bytes | None = None, index: bool = True,
+                     build_tree: Callable[[bytes], MerkleTree] = MerkleTree.from_packed,
+                     ) -> tuple[EvidenceBatch, MerkleTree]:
         """Anchors the Merkle root of ``entries`` and records the batch (one row holding every leaf, so each
         proof can be rebuilt); nothing is recorded if anchoring fails. The digest -> batch index is a read
         model derived from that row: written now, or by ``index_batch`` later (the batcher answers first)."""
         if not entries:
             raise LedgerValueError("a batch needs at least one digest")
-        tree = MerkleTree.from_digests(entries)
+        packed = pack_entries(entries)
+        tree = build_tree(packed)
         ref = batch_ref or secrets.token_bytes(32)
         try:
             request = self.registry.request(sender, "anchorBatch", tree.root, len(entries), ref, gas=BATCH_GAS)
@@ -248,7 +261,7 @@ class EvidenceService:
         block = self.client.block(block_number)
         batch = EvidenceBatch(
             deployment=self.deployment_key, root=to_hex(tree.root), leaf_count=len(entries),
-            leaves=_pack_leaves(entries), tx_hash=tx_hash, block_number=block_number,
+            leaves=packed, tx_hash=tx_hash, block_number=block_number,
             block_time=int(block["timestamp"], 16), submitter=sender.address, batch_ref=to_hex(ref),
         )
         with session_scope(self.engine) as session:
@@ -272,7 +285,7 @@ class EvidenceService:
             # Straight to the driver's executemany: ~10x faster than ORM/Core row processing for 100k rows.
             session.connection().exec_driver_sql(
                 _LEAF_INSERT[session.get_bind().dialect.paramstyle],
-                [(row.id, i, d, a) for i, (a, d) in enumerate(_unpack_leaves(row.leaves))],
+                [(prefix, row.id, i) for i, (prefix,) in enumerate(_RECORD_PREFIX.iter_unpack(row.leaves))],
             )
             row.indexed = True
             session.add(row)
@@ -313,7 +326,7 @@ class EvidenceService:
         with self._trees_lock:
             tree = self._trees.get(batch.id)
         if tree is None:
-            tree = MerkleTree.from_digests(_unpack_leaves(batch.leaves))
+            tree = MerkleTree.from_packed(batch.leaves)
             if to_hex(tree.root) != batch.root:
                 raise LedgerError(f"stored batch {batch.id} does not rebuild to its root {batch.root}")
             self._remember(batch.id, tree)
@@ -322,14 +335,12 @@ class EvidenceService:
     def memberships(self, digest: bytes, algorithm: HashAlgorithm | None) -> list[tuple[EvidenceBatch, int]]:
         with Session(self.engine) as session:
             query = (
-                select(EvidenceBatch, EvidenceLeaf.leaf_index, EvidenceLeaf.hash_algorithm)
+                select(EvidenceBatch, EvidenceLeaf.leaf_index)
                 .join(EvidenceLeaf, EvidenceLeaf.batch_id == EvidenceBatch.id)  # type: ignore[arg-type]
-                .where(EvidenceLeaf.digest == digest, EvidenceBatch.deployment == self.deployment_key)
+                .where(EvidenceLeaf.digest_prefix == _prefix(digest), EvidenceBatch.deployment == self.deployment_key)
             )
-            if algorithm is not None:
-                query = query.where(EvidenceLeaf.hash_algorithm == int(algorithm))
-            rows = session.exec(query).all()
-            found = [(batch, index) for batch, index, _ in rows]
+            found = [(batch, index) for batch, index in session.exec(query).all()
+                     if _leaf_matches(batch.leaves, index, digest, algorithm)]
             # Batches recorded but not yet indexed (the batcher answers before indexing): scan their leaves.
             for batch in session.exec(select(EvidenceBatch).where(
                     EvidenceBatch.deployment == self.deployment_key, EvidenceBatch.indexed == False)).all():  # noqa: E712
@@ -360,35 +371,35 @@ class EvidenceService:
                     block_time=timestamp, submitter=submitter,
                 ))
                 result.checks.append("single anchor found in EvidenceRegistry.anchorOf")
-        candidates: list[tuple[bytes, list[bytes], int, int, str]] = []  # root, proof, index, count, alg
+        # (algorithm, membership) pairs to check: batches recorded here, and the caller's own proof if given
+        candidates: list[tuple[HashAlgorithm, BatchMembership]] = []
         for batch, index in self.memberships(digest, algorithm):
             tree = self._tree(batch)
-            alg = _unpack_leaves(batch.leaves[index * 33 : index * 33 + 33])[0][0]
-            candidates.append((tree.root, tree.proof(index), index, tree.leaf_count, str(alg)))
+            candidates.append((HashAlgorithm(batch.leaves[index * RECORD]),
+                               BatchMembership(tree.root, index, tree.leaf_count, tree.proof(index))))
         if root is not None:
             if algorithm is None:
                 raise LedgerValueError("verifying with your own proof needs the digest's hash algorithm")
-            candidates.append((root, list(proof or []), -1, 0, str(int(algorithm))))
-        for batch_root, batch_proof, index, count, alg_text in candidates:
-            alg = HashAlgorithm(int(alg_text))
-            if not verify_proof(batch_root, leaf_hash(alg, digest), batch_proof):
-                result.checks.append(f"proof to root {to_hex(batch_root)} does not hold")
+            candidates.append((algorithm, BatchMembership(root, -1, 0, list(proof or []))))
+        for alg, member in candidates:
+            if not verify_proof(member.root, leaf_hash(alg, digest), member.proof):
+                result.checks.append(f"proof to root {to_hex(member.root)} does not hold")
                 continue
-            if not self.registry.call("verifyInclusion", batch_root, int(alg), digest, batch_proof):
-                result.checks.append(f"root {to_hex(batch_root)} is not anchored on this chain")
+            if not self.registry.call("verifyInclusion", member.root, int(alg), digest, member.proof):
+                result.checks.append(f"root {to_hex(member.root)} is not anchored on this chain")
                 continue
-            anchor = self.registry.call("batchOf", batch_root)
+            submitter, timestamp, block_number, _, _ = self.registry.call("batchOf", member.root)
             logs = self.client.get_logs(self.registry.address,
-                                        [self.registry.topic("BatchAnchored"), to_hex(batch_root)],
-                                        anchor[2], anchor[2])
-            leaf_count = count or (self.registry.decode_log("BatchAnchored", logs[0])["leafCount"] if logs else 0)
+                                        [self.registry.topic("BatchAnchored"), to_hex(member.root)],
+                                        block_number, block_number)
+            if logs and not member.leaf_count:  # the caller's proof: the chain says how many leaves
+                leaf_count = int(self.registry.decode_log("BatchAnchored", logs[0])["leafCount"])
+                member = BatchMembership(member.root, member.leaf_index, leaf_count, member.proof)
             result.anchors.append(AnchorReceipt(
                 digest=digest, algorithm=alg, tx_hash=logs[0]["transactionHash"] if logs else "",
-                block_number=anchor[2], block_time=anchor[1], submitter=anchor[0],
-                batch=BatchMembership(root=batch_root, leaf_index=index, leaf_count=leaf_count,
-                                      proof=batch_proof),
+                block_number=block_number, block_time=timestamp, submitter=submitter, batch=member,
             ))
-            result.checks.append(f"Merkle proof to anchored root {to_hex(batch_root)} verified on chain")
+            result.checks.append(f"Merkle proof to anchored root {to_hex(member.root)} verified on chain")
         result.anchored = bool(result.anchors)
         keys = {digest} | {a.batch.root for a in result.anchors if a.batch}
         for key in keys:
@@ -401,10 +412,10 @@ class EvidenceService:
         out = []
         for log in logs:
             args = self.registry.decode_log("AnchorEndorsed", log)
-            kind = args["endorserKind"]
+            kind = int(args["endorserKind"])
             out.append(Endorsement(
                 endorser=args["endorser"],
-                endorser_kind=EndorserKind(kind).name.lower() if kind in EndorserKind._value2member_map_ else str(kind),
+                endorser_kind=EndorserKind(kind).name.lower() if 1 <= kind <= len(EndorserKind) else str(kind),
                 statement=to_hex(args["statement"]), tx_hash=log["transactionHash"],
                 block_number=int(log["blockNumber"], 16),
             ))
@@ -418,12 +429,12 @@ class _Pending:
     opened: float = field(default_factory=time.monotonic)
 
 
-@dataclass(frozen=True)
-class Ticket:
-    """A digest's place in a batch that is being anchored; ``result()`` waits for its receipt."""
+class Ticket(NamedTuple):
+    """A digest's place in a batch that is being anchored; ``result()`` waits for its receipt.
+    (A tuple, not a dataclass: the batcher hands out ~100,000 of them a second.)"""
 
     future: Future[tuple[EvidenceBatch, MerkleTree]]
-    index: int
+    leaf_index: int
     algorithm: HashAlgorithm
     digest: bytes
 
@@ -432,8 +443,8 @@ class Ticket:
         return AnchorReceipt(
             digest=self.digest, algorithm=self.algorithm, tx_hash=batch.tx_hash,
             block_number=batch.block_number, block_time=batch.block_time, submitter=batch.submitter,
-            batch=BatchMembership(root=tree.root, leaf_index=self.index, leaf_count=tree.leaf_count,
-                                  proof=tree.proof(self.index)),
+            batch=BatchMembership(root=tree.root, leaf_index=self.leaf_index, leaf_count=tree.leaf_count,
+                                  proof=tree.proof(self.leaf_index)),
         )
 
 
@@ -456,6 +467,10 @@ class Batcher:
         self._ready: list[_Pending] = []
         self._closed = False
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-indexer")
+        self._tree_pool: ProcessPoolExecutor | None = None
+        if max_size >= WORKER_MIN_ENTRIES:  # start the worker now (in the background), not on the first batch
+            self._tree_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._tree_pool.submit(MerkleTree.from_packed, bytes(RECORD))
         self._thread = threading.Thread(target=self._run, name="evidence-batcher", daemon=True)
         self._thread.start()
 
@@ -507,7 +522,8 @@ class Batcher:
     def _run(self) -> None:
         while (pending := self._take()) is not None:
             try:
-                batch, tree = self.service.anchor_batch(self.sender, pending.entries, index=False)
+                batch, tree = self.service.anchor_batch(self.sender, pending.entries, index=False,
+                                                        build_tree=self._build_tree)
             except BaseException as exc:  # the tickets carry the failure to their submitters
                 pending.future.set_exception(exc)
                 continue
@@ -516,6 +532,13 @@ class Batcher:
             self._indexer.submit(self._index, batch.id)  # overlaps with building the next batch
             if self.on_batch is not None:
                 self.on_batch(batch)
+
+    def _build_tree(self, packed: bytes) -> MerkleTree:
+        """Large trees are built in a worker process, on the other core, so the GIL stays free for
+        accepting submissions and writing the index while hashing runs."""
+        if self._tree_pool is None or len(packed) < WORKER_MIN_ENTRIES * RECORD:
+            return MerkleTree.from_packed(packed)
+        return self._tree_pool.submit(MerkleTree.from_packed, packed).result()
 
     def _index(self, batch_id: int) -> None:
         try:
@@ -530,3 +553,5 @@ class Batcher:
             self._lock.notify()
         self._thread.join(timeout)
         self._indexer.shutdown(wait=True)
+        if self._tree_pool is not None:
+            self._tree_pool.shutdown(wait=True)

@@ -23,6 +23,8 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_anchor_verify_endorse_and_errors(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    bad_port = run(home, "chain", "up", "--port", "99999")
+    assert bad_port.returncode == 2 and "65535" in bad_port.stderr and "Traceback" not in bad_port.stderr
     up = run(home, "chain", "up", "--port", str(free_port()))
     assert up.returncode == 0, up.stderr
     try:

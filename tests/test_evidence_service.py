@@ -9,7 +9,7 @@ import pytest
 
 from ledger.context import Ledger
 from ledger.errors import AlreadyAnchoredError, ForbiddenError, LedgerValueError
-from ledger.evidence import Batcher, EvidenceKind, EvidenceService
+from ledger.evidence import WORKER_MIN_ENTRIES, Batcher, EvidenceKind, EvidenceService
 from ledger.hashing import HashAlgorithm, digest_bytes, digest_file
 
 pytestmark = pytest.mark.chain
@@ -93,6 +93,19 @@ def test_batcher_anchors_by_size_and_interval(chain: Ledger, evidence: EvidenceS
         batcher.close()
 
 
+def test_batcher_builds_large_trees_in_a_worker_process(chain: Ledger, evidence: EvidenceService) -> None:
+    batcher = Batcher(evidence, chain.sender("provider"), interval=0.1)
+    try:
+        entries = [(HashAlgorithm.SHA256, os.urandom(32)) for _ in range(WORKER_MIN_ENTRIES + 7)]
+        tickets = batcher.submit_many(entries)
+        receipt = tickets[-1].result(timeout=120)
+        assert batcher._tree_pool is not None  # a worker process builds trees this large
+        assert receipt.batch is not None and receipt.batch.leaf_count == len(entries)
+        assert evidence.verify(entries[-1][1], HashAlgorithm.SHA256).anchored
+    finally:
+        batcher.close()
+
+
 def test_batcher_failure_reaches_every_ticket(chain: Ledger, evidence: EvidenceService) -> None:
     batcher = Batcher(evidence, chain.sender("outsider"), interval=0.05)
     try:
@@ -113,3 +126,13 @@ def test_unindexed_batch_still_verifies_and_is_indexed_later(chain: Ledger, evid
     assert evidence.index_pending() >= 1
     assert evidence.index_pending() == 0
     assert evidence.verify(entries[5][1], HashAlgorithm.SM3).anchors[0].batch.leaf_index == 5  # type: ignore[union-attr]
+
+
+def test_index_prefix_collision_never_matches(chain: Ledger, evidence: EvidenceService) -> None:
+    """The index keys on the digest's first 8 bytes; a different digest with the same prefix is no match."""
+    anchored = b"\xff" * 8 + os.urandom(24)  # negative as a signed BIGINT
+    twin = anchored[:8] + os.urandom(24)
+    evidence.anchor_batch(chain.sender("provider"), [(HashAlgorithm.SHA256, anchored)])
+    assert evidence.verify(anchored, HashAlgorithm.SHA256).anchored
+    assert not evidence.verify(twin, HashAlgorithm.SHA256).anchored
+    assert not evidence.verify(twin).anchored

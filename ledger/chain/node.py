@@ -132,6 +132,8 @@ class LocalNode:
                 raise NodeError(f"a {running.engine} node is already running (pid {running.pid}); "
                                 "stop it first with `ledger chain down`")
             return running
+        if port is not None and not 0 < port < 65536:
+            raise NodeError(f"port {port} is not a TCP port (1-65535)")
         self.chain_dir.mkdir(parents=True, exist_ok=True)
         chosen = port if port else free_port(DEFAULT_PORT)
         if port and free_port(port) != port:
