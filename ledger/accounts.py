@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from ledger.errors import ConfigurationError, LedgerValueError
 
-Role = Literal["admin", "evidence_provider", "endorser"]
+Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer", "judicial"]
 
 #: Anvil's and Hardhat's default development mnemonic: public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -30,7 +30,14 @@ DEV_ACCOUNTS: dict[str, tuple[int, list[Role], str | None]] = {
     "notary": (2, ["endorser"], "notary"),
     "arbitration": (3, ["endorser"], "arbitration"),
     "time-service": (4, ["endorser"], "time_service"),
+    "registrar": (5, ["registrar"], None),
+    "reviewer": (6, ["reviewer"], None),
+    "court": (7, ["judicial"], None),
     "outsider": (9, [], None),
+    # parties that only sign consents (holders, transferees, pledgees): no roles
+    "holder-a": (10, [], None),
+    "holder-b": (11, [], None),
+    "bank": (12, [], None),
 }
 
 

@@ -26,7 +26,7 @@ from ledger.config import PROJECT_ROOT
 from ledger.errors import ToolchainError
 
 _IMPORT = re.compile(r'^\s*import\s+(?:[^"\';]*?\sfrom\s+)?["\']([^"\']+)["\']', re.MULTILINE)
-ENTRY_CONTRACTS = ("contracts/EvidenceRegistry.sol",)
+ENTRY_CONTRACTS = ("contracts/EvidenceRegistry.sol", "contracts/AssetRegistry.sol")
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,8 @@ class Toolchain:
         try:
             output: dict[str, Any] = solcx.compile_standard(std_input, solc_binary=self.wrapper)
         except SolcError as exc:
-            raise ToolchainError(f"Solidity compilation failed:\n{exc.message}") from exc
+            errors = [e["formattedMessage"] for e in (exc.error_dict or []) if e.get("severity") == "error"]
+            detail = "\n".join(errors) or str(exc.message)[:2000]
+            raise ToolchainError(f"Solidity compilation failed:\n{detail}") from exc
         output["_version"] = version
         return output

@@ -18,7 +18,7 @@ from ledger.chain.sender import TransactionSender
 from ledger.compiler import Toolchain
 from ledger.config import Settings
 from ledger.db import init_db, make_engine
-from ledger.deployment import Deployment, Manifest, load_deployment
+from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
 
 
@@ -58,8 +58,7 @@ class Ledger:
         return engine
 
     def contract(self, name: str) -> ContractHandle:
-        record = self.deployment.contracts[name]
-        return ContractHandle(self.client, name, self.deployment.abis[name], record.address)
+        return contract(self.client, self.deployment, name)
 
     @cached_property
     def evidence(self) -> EvidenceService:

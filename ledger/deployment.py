@@ -25,6 +25,12 @@ from ledger.compiler import CompiledContract, Toolchain
 from ledger.errors import ChainResetError, DeploymentError, LedgerValueError
 from ledger.evidence import ENDORSER_ROLE, EVIDENCE_PROVIDER_ROLE, EndorserKind
 from ledger.hashing import keccak256
+from ledger.profiles import JurisdictionProfile, load_profiles
+
+#: Contracts of one deployment, in deployment order.
+CONTRACTS = ("EvidenceRegistry", "AssetRegistry")
+#: Accounts-file role names of the AssetRegistry roles (contracts/Common.sol).
+ASSET_ROLES = {name: keccak256(f"{name.upper()}_ROLE".encode()) for name in ("registrar", "reviewer", "judicial")}
 
 
 class ContractRecord(BaseModel):
@@ -32,6 +38,7 @@ class ContractRecord(BaseModel):
     deploy_block: int
     tx_hash: str
     runtime_code_hash: str
+    compiler: dict[str, Any] = Field(description="solc version and settings that produced the bytecode")
 
 
 class Deployment(BaseModel):
@@ -44,7 +51,6 @@ class Deployment(BaseModel):
     genesis_hash: str
     deployer: str
     deployed_at: str
-    compiler: dict[str, Any]
     contracts: dict[str, ContractRecord]
     abis: dict[str, list[dict[str, Any]]]
 
@@ -142,7 +148,7 @@ def _deploy_one(client: ChainClient, sender: TransactionSender, compiled: Compil
     address = client.w3.to_checksum_address(receipt["contractAddress"])
     return ContractRecord(
         address=address, deploy_block=int(receipt["blockNumber"], 16), tx_hash=tx_hash,
-        runtime_code_hash="0x" + keccak256(client.code(address)).hex(),
+        runtime_code_hash="0x" + keccak256(client.code(address)).hex(), compiler=compiled.compiler,
     )
 
 
@@ -150,7 +156,8 @@ def deploy(
     manifest: Manifest, client: ChainClient, accounts: AccountBook, toolchain: Toolchain,
     admin_delay: int, new_chain: bool = False,
 ) -> tuple[Deployment, bool]:
-    """Deploys (or reuses) the contracts and grants the accounts file's roles; returns (deployment, created)."""
+    """Deploys the contracts this chain lacks (reusing recorded ones), grants the accounts file's roles and
+    sets the jurisdiction profiles; returns (deployment, whether anything was deployed)."""
     try:
         deployment: Deployment | None = load_deployment(manifest, client)
     except ChainResetError:
@@ -164,29 +171,38 @@ def deploy(
             deployment = None
     except DeploymentError:
         deployment = None
-    created = deployment is None
     admin = accounts.first_with_role("admin")
     sender = TransactionSender(client, admin.signer)
     if deployment is None:
-        compiled = toolchain.compile()
-        evidence = compiled["EvidenceRegistry"]
-        record = _deploy_one(client, sender, evidence, [admin_delay, admin.address])
         deployment = Deployment(
             chain_id=client.chain_id, genesis_hash=client.genesis_hash(), deployer=admin.address,
-            deployed_at=datetime.now(UTC).isoformat(), compiler=evidence.compiler,
-            contracts={"EvidenceRegistry": record}, abis={"EvidenceRegistry": evidence.abi},
+            deployed_at=datetime.now(UTC).isoformat(), contracts={}, abis={},
         )
-        manifest.put(deployment)
+    missing = [name for name in CONTRACTS if name not in deployment.contracts]
+    if missing:
+        compiled = toolchain.compile()
+        for name in missing:  # each contract is recorded as soon as it exists: a rerun resumes
+            deployment.contracts[name] = _deploy_one(client, sender, compiled[name], [admin_delay, admin.address])
+            deployment.abis[name] = compiled[name].abi
+            manifest.put(deployment)
     grant_roles(client, deployment, accounts, sender)
-    return deployment, created
+    sync_profiles(client, deployment, load_profiles(), sender)
+    return deployment, bool(missing)
+
+
+def contract(client: ChainClient, deployment: Deployment, name: str) -> ContractHandle:
+    return ContractHandle(client, name, deployment.abis[name], deployment.contracts[name].address)
 
 
 def grant_roles(client: ChainClient, deployment: Deployment, accounts: AccountBook,
                 sender: TransactionSender) -> None:
     """Makes the on-chain roles match the accounts file (grants only; revocation is explicit)."""
-    registry = ContractHandle(client, "EvidenceRegistry", deployment.abis["EvidenceRegistry"],
-                              deployment.contracts["EvidenceRegistry"].address)
+    registry = contract(client, deployment, "EvidenceRegistry")
+    assets = contract(client, deployment, "AssetRegistry")
     for account in accounts:
+        for role_name, role in ASSET_ROLES.items():
+            if role_name in account.roles and not assets.call("hasRole", role, account.address):
+                assets.transact(sender, "grantRole", role, account.address)
         if "evidence_provider" in account.roles and not registry.call(
                 "hasRole", EVIDENCE_PROVIDER_ROLE, account.address):
             registry.transact(sender, "grantRole", EVIDENCE_PROVIDER_ROLE, account.address)
@@ -197,3 +213,16 @@ def grant_roles(client: ChainClient, deployment: Deployment, accounts: AccountBo
                 raise LedgerValueError(f"account {account.name} is an endorser but its endorser_kind "
                                        f"{account.endorser_kind!r} is not one of {choices}")
             registry.transact(sender, "registerEndorser", account.address, int(kind))
+
+
+def sync_profiles(client: ChainClient, deployment: Deployment, profiles: dict[str, JurisdictionProfile],
+                  sender: TransactionSender) -> list[str]:
+    """Sets every jurisdiction profile whose on-chain parameters differ from its data file; returns their codes."""
+    assets = contract(client, deployment, "AssetRegistry")
+    changed = []
+    for profile in profiles.values():
+        wanted = profile.on_chain()
+        if tuple(assets.call("profileOf", profile.id)) != wanted:
+            assets.transact(sender, "setProfile", profile.id, wanted)
+            changed.append(profile.code)
+    return changed

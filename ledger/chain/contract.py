@@ -79,6 +79,15 @@ def _split_tuple(inner: str) -> list[str]:
     return parts
 
 
+def _abi_value(value: Any) -> Any:
+    """Plain ints for enums and flags (web3 would iterate an IntFlag), recursively through tuples/lists."""
+    if isinstance(value, int) and not isinstance(value, bool) and type(value) is not int:
+        return int(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_abi_value(v) for v in value)
+    return value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -97,7 +106,7 @@ class ContractHandle:
         self.errors = ErrorDecoder(abi)
 
     def encode(self, function: str, *args: Any) -> bytes:
-        return bytes.fromhex(self.contract.encode_abi(function, args=list(args))[2:])
+        return bytes.fromhex(self.contract.encode_abi(function, args=[_abi_value(a) for a in args])[2:])
 
     def call(self, function: str, *args: Any, sender: str | None = None) -> Any:
         """Runs a view function; a revert becomes ContractRevertError."""

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+import {JUDICIAL_ROLE, REGISTRAR_ROLE, REVIEWER_ROLE, RegistryUnauthorized} from "./Common.sol";
+import {IAssetRegistry} from "./IAssetRegistry.sol";
+
+/// @title AssetRegistry — registration units, their rights, lifecycle and additional-rights page
+/// @notice Implements the unit state machine of REGISTRATION_RULES §3.8 with per-jurisdiction profiles (§9).
+/// The registrar relays every transition; holders and counterparties consent with EIP-712 signatures.
+contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712, Nonces {
+    /// @dev EIP-712 type of every consent; `paramsHash` binds the action's parameters.
+    bytes32 public constant CONSENT_TYPEHASH =
+        keccak256("Consent(bytes32 unitId,uint8 action,bytes32 paramsHash,uint256 nonce,uint256 deadline)");
+
+    uint8 private constant _ALL_RIGHTS = 0x07; // holding | processing-use | product-operation
+    uint8 private constant _HOLDING_RIGHT = 0x01;
+    uint8 private constant _MAX_OBJECT_TYPE = 7;
+
+    mapping(bytes32 unitId => Unit) private _units;
+    mapping(bytes32 unitId => mapping(uint8 right => address holder)) private _rightHolders;
+    mapping(uint256 entryId => RightsEntry) private _entries;
+    mapping(bytes32 unitId => uint256 count) private _activeEntries;
+    mapping(bytes32 objectionId => Objection) private _objections;
+    mapping(bytes32 applicationId => bytes32 reportHash) private _reviews;
+    mapping(uint8 profileId => Profile) private _profiles;
+    uint256 private _entryCount;
+
+    /// @param initialAdminDelay Seconds a scheduled admin transfer must wait (OpenZeppelin default admin rules).
+    /// @param initialAdmin The first admin.
+    constructor(uint48 initialAdminDelay, address initialAdmin)
+        AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin)
+        EIP712("DataAssetRegistry", "1")
+    {}
+
+    modifier onlyRoleHolder(bytes32 role) {
+        if (!hasRole(role, msg.sender)) revert RegistryUnauthorized(msg.sender, role);
+        _;
+    }
+
+    // --- configuration and workflow evidence -------------------------------------------------------------
+
+    /// @inheritdoc IAssetRegistry
+    function setProfile(uint8 profileId, Profile calldata profile) external onlyRoleHolder(DEFAULT_ADMIN_ROLE) {
+        if (profileId == 0 || !profile.exists) revert ProfileUnknown(profileId);
+        _profiles[profileId] = profile;
+        emit ProfileSet(profileId, profile);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function recordReview(bytes32 applicationId, bytes32 reportHash) external onlyRoleHolder(REVIEWER_ROLE) {
+        if (reportHash == bytes32(0) || applicationId == bytes32(0)) revert ZeroValue();
+        if (_reviews[applicationId] != bytes32(0)) revert ReviewAlreadyRecorded(applicationId);
+        _reviews[applicationId] = reportHash;
+        emit ReviewRecorded(applicationId, msg.sender, reportHash);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function recordDeclaration(
+        bytes32 applicationId, address declarant, bytes32 declarationHash, Consent calldata consent
+    ) external onlyRoleHolder(REGISTRAR_ROLE) {
+        if (declarationHash == bytes32(0) || applicationId == bytes32(0)) revert ZeroValue();
+        _consume(declarant, applicationId, uint8(Action.Declaration), keccak256(abi.encode(declarationHash)), consent);
+        emit DeclarationRecorded(applicationId, declarant, declarationHash);
+    }
+
+    // --- registrations -----------------------------------------------------------------------------------
+
+    /// @inheritdoc IAssetRegistry
+    function registerInitial(InitialRegistration calldata r, Consent calldata holderConsent)
+        external
+        onlyRoleHolder(REGISTRAR_ROLE)
+        returns (bytes32 unitId)
+    {
+        unitId = keccak256(bytes(r.registrationNumber));
+        if (bytes(r.registrationNumber).length == 0 || r.certificateHash == bytes32(0) || r.holder == address(0)) {
+            revert ZeroValue();
+        }
+        if (_units[unitId].status != uint8(UnitStatus.None)) revert UnitAlreadyRegistered(unitId);
+        Profile memory profile = _profile(r.profileId);
+        if (r.objectType == 0 || r.objectType > _MAX_OBJECT_TYPE || profile.allowedObjectTypes & (1 << r.objectType) == 0)
+        {
+            revert ObjectTypeNotAllowed(r.profileId, r.objectType);
+        }
+        if (r.rightsMask == 0 || r.rightsMask & ~_ALL_RIGHTS != 0) revert InvalidRights(r.rightsMask);
+        if (profile.requiresReview && _reviews[r.applicationId] == bytes32(0)) revert ReviewMissing(r.applicationId);
+        _consume(
+            r.holder,
+            unitId,
+            uint8(Action.Initial),
+            keccak256(
+                abi.encode(
+                    r.applicationId, r.holder, r.objectType, r.profileId, r.rightsMask, r.certificateHash,
+                    r.documentHash
+                )
+            ),
+            holderConsent
+        );
+        uint40 validUntil = profile.validity == 0 ? 0 : uint40(block.timestamp + profile.validity);
+        _units[unitId] = Unit({
+            certificateHash: r.certificateHash,
+            holder: r.holder,
+            validUntil: validUntil,
+            certificateVersion: 1,
+            status: uint8(UnitStatus.Active),
+            objectType: r.objectType,
+            profileId: r.profileId,
+            rightsMask: r.rightsMask,
+            openObjections: 0
+        });
+        emit UnitRegistered(
+            unitId, r.holder, r.registrationNumber, r.objectType, r.profileId, r.rightsMask, validUntil
+        );
+        emit CertificateIssued(unitId, 1, r.certificateHash, bytes32(0));
+        emit RegistrationRecorded(unitId, uint8(Action.Initial), r.documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function reissue(
+        bytes32 unitId, uint8 action, bytes32 newCertificateHash, bytes32 documentHash,
+        bytes32 riskAcknowledgementHash, Consent calldata holderConsent
+    ) external onlyRoleHolder(REGISTRAR_ROLE) {
+        if (action != uint8(Action.Supplementary) && action != uint8(Action.Change)) revert InvalidAction(action);
+        Unit storage unit = _activeUnit(unitId);
+        _checkObjections(unitId, unit, action, riskAcknowledgementHash);
+        _consume(
+            unit.holder, unitId, action,
+            keccak256(abi.encode(newCertificateHash, documentHash, riskAcknowledgementHash)), holderConsent
+        );
+        _issueCertificate(unitId, unit, newCertificateHash);
+        emit RegistrationRecorded(unitId, action, documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function transfer(
+        bytes32 unitId, TransferRequest calldata request, Consent calldata fromConsent, Consent calldata toConsent
+    ) external onlyRoleHolder(REGISTRAR_ROLE) {
+        if (request.to == address(0)) revert ZeroValue();
+        Unit storage unit = _activeUnit(unitId);
+        address from = _holderOfRights(unitId, unit, request.rightsMask);
+        _checkObjections(unitId, unit, uint8(Action.Transfer), request.riskAcknowledgementHash);
+        bytes32 paramsHash = keccak256(abi.encode(request));
+        if (_profiles[unit.profileId].jointFiling) {
+            _consume(from, unitId, uint8(Action.Transfer), paramsHash, fromConsent);
+        }
+        _consume(request.to, unitId, uint8(Action.Transfer), paramsHash, toConsent);
+        _moveRights(unitId, unit, request.to, request.rightsMask);
+        emit RightsTransferred(unitId, from, request.to, request.rightsMask);
+        _issueCertificate(unitId, unit, request.newCertificateHash);
+        emit RegistrationRecorded(unitId, uint8(Action.Transfer), request.documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function addRightsEntry(
+        bytes32 unitId, RightsEntryRequest calldata request, Consent calldata holderConsent,
+        Consent calldata counterpartyConsent
+    ) external onlyRoleHolder(REGISTRAR_ROLE) returns (uint256 entryId) {
+        if (request.action != uint8(Action.Licence) && request.action != uint8(Action.Pledge)) {
+            revert InvalidAction(request.action);
+        }
+        if (request.counterparty == address(0)) revert ZeroValue();
+        if (request.validUntil != 0 && request.validUntil <= block.timestamp) {
+            revert EntryTermInvalid(request.validUntil);
+        }
+        Unit storage unit = _activeUnit(unitId);
+        address grantor = _holderOfRights(unitId, unit, request.rightsMask);
+        _checkObjections(unitId, unit, request.action, request.riskAcknowledgementHash);
+        bytes32 paramsHash = keccak256(abi.encode(request));
+        if (_profiles[unit.profileId].jointFiling) {
+            _consume(grantor, unitId, request.action, paramsHash, holderConsent);
+        }
+        _consume(request.counterparty, unitId, request.action, paramsHash, counterpartyConsent);
+        entryId = ++_entryCount;
+        _entries[entryId] = RightsEntry({
+            unitId: unitId,
+            counterparty: request.counterparty,
+            validUntil: request.validUntil,
+            action: request.action,
+            rightsMask: request.rightsMask,
+            active: true
+        });
+        ++_activeEntries[unitId];
+        emit RightsEntryAdded(
+            unitId, entryId, request.action, request.counterparty, request.rightsMask, request.validUntil
+        );
+        emit RegistrationRecorded(unitId, request.action, request.documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function releaseRightsEntry(uint256 entryId, bytes32 documentHash, Consent calldata counterpartyConsent)
+        external
+    {
+        RightsEntry storage entry = _entries[entryId];
+        if (!entry.active) revert EntryNotActive(entryId);
+        if (!hasRole(JUDICIAL_ROLE, msg.sender)) {
+            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+            _consume(
+                entry.counterparty, entry.unitId, uint8(Action.Release), keccak256(abi.encode(entryId, documentHash)),
+                counterpartyConsent
+            );
+        }
+        entry.active = false;
+        --_activeEntries[entry.unitId];
+        emit RightsEntryReleased(entry.unitId, entryId);
+        emit RegistrationRecorded(entry.unitId, uint8(Action.Release), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function cancel(
+        bytes32 unitId, uint8 ground, bytes32 documentHash, bytes32 riskAcknowledgementHash,
+        Consent calldata holderConsent
+    ) external {
+        Unit storage unit = _existingUnit(unitId);
+        uint8 status = _effectiveStatus(unit);
+        if (status == uint8(UnitStatus.Cancelled) || status == uint8(UnitStatus.Revoked)) {
+            revert UnitNotActive(unitId, status);
+        }
+        if (ground == uint8(CancellationGround.Holder)) {
+            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+            // A suspended unit is under the registry's or a court's hold: only an order may cancel it.
+            if (status == uint8(UnitStatus.Suspended)) revert UnitNotActive(unitId, status);
+            _checkObjections(unitId, unit, uint8(Action.Cancellation), riskAcknowledgementHash);
+            _consume(
+                unit.holder, unitId, uint8(Action.Cancellation),
+                keccak256(abi.encode(documentHash, riskAcknowledgementHash)), holderConsent
+            );
+        } else if (ground == uint8(CancellationGround.JudicialOrder)) {
+            if (!hasRole(JUDICIAL_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, JUDICIAL_ROLE);
+        } else if (ground == uint8(CancellationGround.NoRemainingHolder)) {
+            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+        } else {
+            revert InvalidCancellationGround(ground);
+        }
+        if (documentHash == bytes32(0)) revert ZeroValue();
+        unit.status = uint8(UnitStatus.Cancelled);
+        emit StatusChanged(unitId, uint8(UnitStatus.Cancelled), ground);
+        emit RegistrationRecorded(unitId, uint8(Action.Cancellation), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function renew(bytes32 unitId, bytes32 newCertificateHash, bytes32 documentHash, Consent calldata holderConsent)
+        external
+        onlyRoleHolder(REGISTRAR_ROLE)
+    {
+        Unit storage unit = _activeUnit(unitId);
+        if (unit.validUntil == 0) revert UnitHasNoExpiry(unitId);
+        Profile storage profile = _profiles[unit.profileId];
+        uint256 opensAt = uint256(unit.validUntil) - profile.renewalWindow;
+        if (block.timestamp < opensAt) revert RenewalWindowClosed(unitId, opensAt, unit.validUntil);
+        _consume(
+            unit.holder, unitId, uint8(Action.Renewal), keccak256(abi.encode(newCertificateHash, documentHash)),
+            holderConsent
+        );
+        unit.validUntil += profile.validity; // counted from the previous expiry (GZ art. 35)
+        _issueCertificate(unitId, unit, newCertificateHash);
+        emit RegistrationRecorded(unitId, uint8(Action.Renewal), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function markExpired(bytes32 unitId) external {
+        Unit storage unit = _existingUnit(unitId);
+        if (unit.status != uint8(UnitStatus.Active) || _effectiveStatus(unit) != uint8(UnitStatus.Expired)) {
+            revert UnitNotExpired(unitId, unit.validUntil);
+        }
+        unit.status = uint8(UnitStatus.Expired);
+        emit StatusChanged(unitId, uint8(UnitStatus.Expired), 0);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function setSuspended(bytes32 unitId, bool suspended, bytes32 documentHash) external {
+        if (!hasRole(REGISTRAR_ROLE, msg.sender) && !hasRole(JUDICIAL_ROLE, msg.sender)) {
+            revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+        }
+        Unit storage unit = _existingUnit(unitId);
+        if (suspended) {
+            uint8 status = _effectiveStatus(unit);
+            if (status != uint8(UnitStatus.Active)) revert UnitNotActive(unitId, status);
+            unit.status = uint8(UnitStatus.Suspended);
+        } else {
+            if (unit.status != uint8(UnitStatus.Suspended)) revert UnitNotSuspended(unitId, unit.status);
+            unit.status = uint8(UnitStatus.Active);
+        }
+        emit StatusChanged(unitId, unit.status, 0);
+        emit RegistrationRecorded(
+            unitId, uint8(suspended ? Action.Suspension : Action.Reinstatement), documentHash, msg.sender
+        );
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function revoke(bytes32 unitId, bytes32 documentHash) external onlyRoleHolder(REGISTRAR_ROLE) {
+        Unit storage unit = _existingUnit(unitId);
+        uint8 status = _effectiveStatus(unit);
+        if (status == uint8(UnitStatus.Cancelled) || status == uint8(UnitStatus.Revoked)) {
+            revert UnitNotActive(unitId, status);
+        }
+        if (documentHash == bytes32(0)) revert ZeroValue();
+        unit.status = uint8(UnitStatus.Revoked);
+        emit StatusChanged(unitId, uint8(UnitStatus.Revoked), 0);
+        emit RegistrationRecorded(unitId, uint8(Action.Revocation), documentHash, msg.sender);
+    }
+
+    // --- objections (SZ art. 20) -------------------------------------------------------------------------
+
+    /// @inheritdoc IAssetRegistry
+    function fileObjection(bytes32 unitId, address objector, bytes32 matterHash, bytes32 documentHash)
+        external
+        onlyRoleHolder(REGISTRAR_ROLE)
+        returns (bytes32 objectionId)
+    {
+        if (objector == address(0) || matterHash == bytes32(0)) revert ZeroValue();
+        Unit storage unit = _existingUnit(unitId);
+        uint8 status = _effectiveStatus(unit);
+        if (status == uint8(UnitStatus.Cancelled) || status == uint8(UnitStatus.Revoked)) {
+            revert UnitNotActive(unitId, status);
+        }
+        objectionId = keccak256(abi.encode(unitId, matterHash));
+        Objection storage objection = _objections[objectionId];
+        if (objection.status == uint8(ObjectionStatus.Lapsed)) revert ObjectionMayNotBeRefiled(objectionId);
+        if (objection.status == uint8(ObjectionStatus.Pending) || objection.status == uint8(ObjectionStatus.Litigating))
+        {
+            revert ObjectionAlreadyOpen(objectionId);
+        }
+        uint32 window = _profiles[unit.profileId].objectionWindow;
+        uint40 deadline = window == 0 ? 0 : uint40(block.timestamp + window);
+        _objections[objectionId] = Objection({
+            unitId: unitId, objector: objector, deadline: deadline, status: uint8(ObjectionStatus.Pending)
+        });
+        ++unit.openObjections;
+        emit ObjectionUpdated(objectionId, unitId, objector, uint8(ObjectionStatus.Pending), deadline);
+        emit RegistrationRecorded(unitId, uint8(Action.Objection), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function recordObjectionLitigation(bytes32 objectionId, bytes32 documentHash) external {
+        if (!hasRole(REGISTRAR_ROLE, msg.sender) && !hasRole(JUDICIAL_ROLE, msg.sender)) {
+            revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+        }
+        Objection storage objection = _objections[objectionId];
+        if (objection.status != uint8(ObjectionStatus.Pending)) revert ObjectionNotOpen(objectionId, objection.status);
+        if (objection.deadline != 0 && block.timestamp > objection.deadline) {
+            revert ObjectionDeadlinePassed(objectionId, objection.deadline);
+        }
+        objection.status = uint8(ObjectionStatus.Litigating);
+        emit ObjectionUpdated(objectionId, objection.unitId, objection.objector, objection.status, objection.deadline);
+        emit RegistrationRecorded(objection.unitId, uint8(Action.ObjectionLitigation), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function lapseObjection(bytes32 objectionId) external {
+        Objection storage objection = _objections[objectionId];
+        if (objection.status != uint8(ObjectionStatus.Pending)) revert ObjectionNotOpen(objectionId, objection.status);
+        if (objection.deadline == 0 || block.timestamp <= objection.deadline) {
+            revert ObjectionDeadlineNotReached(objectionId, objection.deadline);
+        }
+        _closeObjection(objectionId, objection, ObjectionStatus.Lapsed);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function resolveObjection(bytes32 objectionId, bool upheld, bytes32 documentHash)
+        external
+        onlyRoleHolder(JUDICIAL_ROLE)
+    {
+        Objection storage objection = _objections[objectionId];
+        if (objection.status != uint8(ObjectionStatus.Pending) && objection.status != uint8(ObjectionStatus.Litigating))
+        {
+            revert ObjectionNotOpen(objectionId, objection.status);
+        }
+        _closeObjection(objectionId, objection, upheld ? ObjectionStatus.Upheld : ObjectionStatus.Dismissed);
+        emit RegistrationRecorded(objection.unitId, uint8(Action.ObjectionResolution), documentHash, msg.sender);
+    }
+
+    // --- views -------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IAssetRegistry
+    function unitOf(bytes32 unitId) external view returns (Unit memory) {
+        return _units[unitId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function statusOf(bytes32 unitId) external view returns (UnitStatus) {
+        return UnitStatus(_effectiveStatus(_units[unitId]));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function rightHolderOf(bytes32 unitId, uint8 right) public view returns (address) {
+        Unit storage unit = _units[unitId];
+        if (right > 2 || unit.rightsMask & (1 << right) == 0) return address(0);
+        address explicitHolder = _rightHolders[unitId][right];
+        return explicitHolder == address(0) ? unit.holder : explicitHolder;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function rightsEntryOf(uint256 entryId) external view returns (RightsEntry memory) {
+        return _entries[entryId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function activeEntriesOf(bytes32 unitId) external view returns (uint256) {
+        return _activeEntries[unitId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function objectionOf(bytes32 objectionId) external view returns (Objection memory) {
+        return _objections[objectionId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function profileOf(uint8 profileId) external view returns (Profile memory) {
+        return _profiles[profileId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function reviewOf(bytes32 applicationId) external view returns (bytes32) {
+        return _reviews[applicationId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function consentDigest(bytes32 unitId, uint8 action, bytes32 paramsHash, uint256 nonce, uint256 deadline)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(CONSENT_TYPEHASH, unitId, action, paramsHash, nonce, deadline)));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+
+    // --- internals ---------------------------------------------------------------------------------------
+
+    function _profile(uint8 profileId) private view returns (Profile memory profile) {
+        profile = _profiles[profileId];
+        if (!profile.exists) revert ProfileUnknown(profileId);
+    }
+
+    function _existingUnit(bytes32 unitId) private view returns (Unit storage unit) {
+        unit = _units[unitId];
+        if (unit.status == uint8(UnitStatus.None)) revert UnitNotFound(unitId);
+    }
+
+    /// @dev A unit that may be disposed of: registered, active and within its validity.
+    function _activeUnit(bytes32 unitId) private view returns (Unit storage unit) {
+        unit = _existingUnit(unitId);
+        uint8 status = _effectiveStatus(unit);
+        if (status != uint8(UnitStatus.Active)) revert UnitNotActive(unitId, status);
+    }
+
+    function _effectiveStatus(Unit storage unit) private view returns (uint8) {
+        uint8 status = unit.status;
+        if (status == uint8(UnitStatus.Active) && unit.validUntil != 0 && block.timestamp >= unit.validUntil) {
+            return uint8(UnitStatus.Expired);
+        }
+        return status;
+    }
+
+    /// @dev The single account holding every right in `rightsMask` (they must all be registered in the unit).
+    function _holderOfRights(bytes32 unitId, Unit storage unit, uint8 rightsMask) private view returns (address holder) {
+        if (rightsMask == 0 || rightsMask & ~unit.rightsMask != 0) revert InvalidRights(rightsMask);
+        for (uint8 right = 0; right < 3; ++right) {
+            if (rightsMask & (1 << right) == 0) continue;
+            address current = rightHolderOf(unitId, right);
+            if (holder == address(0)) holder = current;
+            else if (current != holder) revert NotRightsHolder(unitId, holder, rightsMask);
+        }
+    }
+
+    /// @dev Gives `to` the rights in `rightsMask`. A right held by the registered subject is stored implicitly
+    /// (zero), so rights that stay with the old subject are pinned to it before the subject changes.
+    function _moveRights(bytes32 unitId, Unit storage unit, address to, uint8 rightsMask) private {
+        mapping(uint8 right => address holder) storage holders = _rightHolders[unitId];
+        address oldSubject = unit.holder;
+        address newSubject = rightsMask & _HOLDING_RIGHT != 0 ? to : oldSubject;
+        for (uint8 right = 0; right < 3; ++right) {
+            uint8 bit = uint8(1 << right);
+            if (unit.rightsMask & bit == 0) continue;
+            address current = holders[right] == address(0) ? oldSubject : holders[right];
+            address next = rightsMask & bit != 0 ? to : current;
+            address stored = next == newSubject ? address(0) : next;
+            if (holders[right] != stored) holders[right] = stored;
+        }
+        unit.holder = newSubject;
+    }
+
+    /// @dev SZ art. 20: a disposal while an objection stands needs the filer's written risk acknowledgement.
+    function _checkObjections(bytes32 unitId, Unit storage unit, uint8 action, bytes32 riskAcknowledgementHash)
+        private
+    {
+        if (unit.openObjections == 0) return;
+        if (riskAcknowledgementHash == bytes32(0)) revert UnitUnderObjection(unitId, unit.openObjections);
+        emit RiskAcknowledged(unitId, action, riskAcknowledgementHash);
+    }
+
+    function _issueCertificate(bytes32 unitId, Unit storage unit, bytes32 certificateHash) private {
+        if (certificateHash == bytes32(0)) revert ZeroValue();
+        bytes32 superseded = unit.certificateHash;
+        unit.certificateHash = certificateHash;
+        uint16 version_ = ++unit.certificateVersion;
+        emit CertificateIssued(unitId, version_, certificateHash, superseded);
+    }
+
+    function _closeObjection(bytes32 objectionId, Objection storage objection, ObjectionStatus outcome) private {
+        objection.status = uint8(outcome);
+        --_units[objection.unitId].openObjections;
+        emit ObjectionUpdated(objectionId, objection.unitId, objection.objector, objection.status, objection.deadline);
+    }
+
+    /// @dev Verifies `signer`'s EIP-712 consent (EOA or ERC-1271 contract wallet) and burns its nonce.
+    function _consume(address signer, bytes32 unitId, uint8 action, bytes32 paramsHash, Consent calldata consent)
+        private
+    {
+        if (consent.signature.length == 0) revert ConsentMissing(signer);
+        if (block.timestamp > consent.deadline) revert ConsentExpired(signer, consent.deadline);
+        bytes32 digest = consentDigest(unitId, action, paramsHash, consent.nonce, consent.deadline);
+        if (!SignatureChecker.isValidSignatureNowCalldata(signer, digest, consent.signature)) {
+            revert ConsentInvalid(signer);
+        }
+        _useCheckedNonce(signer, consent.nonce);
+    }
+}

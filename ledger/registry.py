@@ -1,0 +1,224 @@
+"""The data-asset registry on chain (AssetRegistry): actions, statuses, holder consents, transitions.
+
+Holders consent by EIP-712 signatures (eth-account) over ``Consent(unitId, action, paramsHash, nonce,
+deadline)``; the registrar relays the transaction, so holders need no gas (issue #3, TJIFA App. 2). Each
+action's ``paramsHash`` is keccak256 of its ABI-encoded parameters, exactly as the contract computes it, so
+a signature binds every parameter of the filing it approves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, IntFlag
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.contract import ContractHandle
+from ledger.chain.sender import TransactionSender
+from ledger.hashing import keccak256
+
+DEFAULT_CONSENT_TTL = 3600
+ZERO32 = bytes(32)
+
+
+class Action(IntEnum):
+    """Lifecycle actions (IAssetRegistry.Action); also what a consent names."""
+
+    NONE = 0
+    INITIAL = 1  # 首次/初始登记
+    SUPPLEMENTARY = 2  # 补充登记 (TJIFA §6.4.2)
+    CHANGE = 3  # 变更登记 (TJIFA §8.3.1)
+    TRANSFER = 4  # 转移登记
+    LICENCE = 5  # 许可登记
+    PLEDGE = 6  # 质押
+    RELEASE = 7  # release of a rights-page entry
+    CANCELLATION = 8  # 注销登记
+    RENEWAL = 9  # 续期
+    DECLARATION = 10  # rights-and-security declaration (TJIFA App. 2)
+    OBJECTION = 11  # 异议登记 (SZ art. 20)
+    OBJECTION_LITIGATION = 12
+    OBJECTION_RESOLUTION = 13
+    SUSPENSION = 14  # 中止 (DL art. 22)
+    REINSTATEMENT = 15
+    REVOCATION = 16  # 撤销
+
+
+class UnitStatus(IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    EXPIRED = 3
+    CANCELLED = 4
+    REVOKED = 5
+
+
+class CancellationGround(IntEnum):
+    HOLDER = 1  # TJIFA §6.4.5.1
+    JUDICIAL_ORDER = 2  # TJIFA §6.4.5.3, SZ art. 19
+    NO_REMAINING_HOLDER = 3  # SZ art. 19 (ex officio)
+
+
+class ObjectionStatus(IntEnum):
+    NONE = 0
+    PENDING = 1
+    LITIGATING = 2
+    LAPSED = 3
+    UPHELD = 4
+    DISMISSED = 5
+
+
+class Right(IntFlag):
+    """The three rights (三权分置, SZ art. 7; DL art. 4)."""
+
+    HOLDING = 1  # 数据资源持有权
+    PROCESSING_USE = 2  # 数据加工使用权
+    PRODUCT_OPERATION = 4  # 数据产品经营权
+    ALL = 7
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A signed consent as the contract takes it: (nonce, deadline, signature)."""
+
+    nonce: int
+    deadline: int
+    signature: bytes
+
+    def as_tuple(self) -> tuple[int, int, bytes]:
+        return (self.nonce, self.deadline, self.signature)
+
+
+EMPTY_CONSENT = Consent(0, 0, b"")
+
+
+def _h(types: list[str], values: list[Any]) -> bytes:
+    return keccak256(encode(types, values))
+
+
+# --- paramsHash of each action, mirroring AssetRegistry.sol -----------------------------------------------
+
+
+def initial_params(application_id: bytes, holder: str, object_type: int, profile_id: int, rights: int,
+                   certificate_hash: bytes, document_hash: bytes) -> bytes:
+    return _h(["bytes32", "address", "uint8", "uint8", "uint8", "bytes32", "bytes32"],
+              [application_id, holder, object_type, profile_id, rights, certificate_hash, document_hash])
+
+
+def reissue_params(new_certificate_hash: bytes, document_hash: bytes, risk_ack: bytes = ZERO32) -> bytes:
+    return _h(["bytes32", "bytes32", "bytes32"], [new_certificate_hash, document_hash, risk_ack])
+
+
+def transfer_request(to: str, rights: int, new_certificate_hash: bytes, document_hash: bytes,
+                     risk_ack: bytes = ZERO32) -> tuple[str, int, bytes, bytes, bytes]:
+    return (to, rights, new_certificate_hash, document_hash, risk_ack)
+
+
+def transfer_params(request: tuple[str, int, bytes, bytes, bytes]) -> bytes:
+    return _h(["address", "uint8", "bytes32", "bytes32", "bytes32"], list(request))
+
+
+def entry_request(action: Action, counterparty: str, rights: int, valid_until: int, document_hash: bytes,
+                  risk_ack: bytes = ZERO32) -> tuple[int, str, int, int, bytes, bytes]:
+    return (int(action), counterparty, rights, valid_until, document_hash, risk_ack)
+
+
+def entry_params(request: tuple[int, str, int, int, bytes, bytes]) -> bytes:
+    return _h(["uint8", "address", "uint8", "uint40", "bytes32", "bytes32"], list(request))
+
+
+def release_params(entry_id: int, document_hash: bytes) -> bytes:
+    return _h(["uint256", "bytes32"], [entry_id, document_hash])
+
+
+def cancel_params(document_hash: bytes, risk_ack: bytes = ZERO32) -> bytes:
+    return _h(["bytes32", "bytes32"], [document_hash, risk_ack])
+
+
+def renew_params(new_certificate_hash: bytes, document_hash: bytes) -> bytes:
+    return _h(["bytes32", "bytes32"], [new_certificate_hash, document_hash])
+
+
+def declaration_params(declaration_hash: bytes) -> bytes:
+    return _h(["bytes32"], [declaration_hash])
+
+
+def consent_typed_data(chain_id: int, contract: str, unit_id: bytes, action: Action, params_hash: bytes,
+                       nonce: int, deadline: int) -> dict[str, Any]:
+    """The EIP-712 message a wallet shows and signs."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+            ],
+            "Consent": [
+                {"name": "unitId", "type": "bytes32"}, {"name": "action", "type": "uint8"},
+                {"name": "paramsHash", "type": "bytes32"}, {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Consent",
+        "domain": {"name": "DataAssetRegistry", "version": "1", "chainId": chain_id, "verifyingContract": contract},
+        "message": {"unitId": unit_id, "action": int(action), "paramsHash": params_hash, "nonce": nonce,
+                    "deadline": deadline},
+    }
+
+
+class AssetRegistryClient:
+    """Typed access to one AssetRegistry deployment."""
+
+    def __init__(self, handle: ContractHandle) -> None:
+        self.handle = handle
+        self.client = handle.client
+
+    def nonce(self, address: str) -> int:
+        return int(self.handle.call("nonces", address))
+
+    def consent(self, signer: LocalAccount, unit_id: bytes, action: Action, params_hash: bytes,
+                nonce: int | None = None, deadline: int | None = None) -> Consent:
+        """``signer``'s consent to ``action`` with ``params_hash`` on ``unit_id`` (next nonce, 1 h validity)."""
+        nonce = self.nonce(signer.address) if nonce is None else nonce
+        if deadline is None:  # chain time, not wall time: a dev chain may have been moved forward
+            deadline = int(self.client.block("latest")["timestamp"], 16) + DEFAULT_CONSENT_TTL
+        message = consent_typed_data(self.client.chain_id, self.handle.address, unit_id, action, params_hash,
+                                     nonce, deadline)
+        signed = Account.sign_message(encode_typed_data(full_message=message), signer.key)
+        return Consent(nonce, deadline, bytes(signed.signature))
+
+    def transact(self, sender: TransactionSender, function: str, *args: Any) -> dict[str, Any]:
+        return self.handle.transact(sender, function, *args)
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    def unit(self, unit_id: bytes) -> dict[str, Any]:
+        cert, holder, valid_until, version, status, object_type, profile_id, rights, objections = self.handle.call(
+            "unitOf", unit_id)
+        return {"certificate_hash": cert, "holder": holder, "valid_until": valid_until,
+                "certificate_version": version, "status": UnitStatus(status), "object_type": object_type,
+                "profile_id": profile_id, "rights": rights, "open_objections": objections}
+
+    def status(self, unit_id: bytes) -> UnitStatus:
+        return UnitStatus(self.handle.call("statusOf", unit_id))
+
+    def right_holder(self, unit_id: bytes, right: Right) -> str:
+        return str(self.handle.call("rightHolderOf", unit_id, int(right).bit_length() - 1))
+
+    def objection(self, objection_id: bytes) -> dict[str, Any]:
+        unit_id, objector, deadline, status = self.handle.call("objectionOf", objection_id)
+        return {"unit_id": unit_id, "objector": objector, "deadline": deadline, "status": ObjectionStatus(status)}
+
+    def entry(self, entry_id: int) -> dict[str, Any]:
+        unit_id, counterparty, valid_until, action, rights, active = self.handle.call("rightsEntryOf", entry_id)
+        return {"unit_id": unit_id, "counterparty": counterparty, "valid_until": valid_until,
+                "action": Action(action), "rights": rights, "active": active}
+
+    def active_entries(self, unit_id: bytes) -> int:
+        return int(self.handle.call("activeEntriesOf", unit_id))
+
+
+def objection_id(unit_id: bytes, matter_hash: bytes) -> bytes:
+    return _h(["bytes32", "bytes32"], [unit_id, matter_hash])
