@@ -104,14 +104,26 @@ class RegistryEnv:
         params = transfer_params(request)
         frm = self.holder_name(uid, rights)
         from_consent = self.consent(frm, uid, Action.TRANSFER, params) if sign_from else (0, 0, b"")
-        return (uid, request, from_consent, self.consent(to, uid, Action.TRANSFER, params))
+        earlier = frm if sign_from and self.joint(uid) else None
+        return (uid, request, from_consent,
+                self.consent(to, uid, Action.TRANSFER, params, nonce=self._next_nonce(to, earlier)))
+
+    def joint(self, uid: bytes) -> bool:
+        profile_id = self.registry.unit(uid)["profile_id"]
+        return any(p.joint_filing for p in PROFILES.values() if p.id == profile_id)
+
+    def _next_nonce(self, signer: str, earlier_signer: str | None) -> int:
+        """The nonce for a second consent in one filing: one more if the same account's first one is used."""
+        return self.registry.nonce(self.address(signer)) + (signer == earlier_signer)
 
     def entry_args(self, uid: bytes, action: Action = Action.PLEDGE, counterparty: str = "bank",
                    rights: int = Right.ALL, risk: bytes = ZERO32, valid_until: int = 0) -> tuple[Any, ...]:
         request = entry_request(action, self.address(counterparty), rights, valid_until, h(), risk)
         params = entry_params(request)
-        return (uid, request, self.consent(self.holder_name(uid, rights), uid, action, params),
-                self.consent(counterparty, uid, action, params))
+        grantor = self.holder_name(uid, rights)
+        return (uid, request, self.consent(grantor, uid, action, params),
+                self.consent(counterparty, uid, action, params,
+                             nonce=self._next_nonce(counterparty, grantor if self.joint(uid) else None)))
 
     def cancel_args(self, uid: bytes, risk: bytes = ZERO32) -> tuple[Any, ...]:
         doc = h()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from eth_keys import keys
 
 from ledger.numbering import registration_number, unit_id
 from ledger.profiles import ObjectType
@@ -71,7 +72,7 @@ def test_profile_rules_are_enforced(env: RegistryEnv) -> None:
 
 def test_consent_forgery_replay_and_expiry(env: RegistryEnv) -> None:
     uid, (registration, consent) = env.initial_args("TJIFA")
-    nonce, deadline, _ = consent
+    nonce = consent[0]
     forged = env.consent("holder-b", uid, Action.INITIAL, h(), nonce=nonce)  # wrong signer and params
     assert env.refused("registrar", "registerInitial", registration, forged).error_name == "ConsentInvalid"
     tampered = (registration[0], registration[1], registration[2], registration[3], registration[4],
@@ -93,8 +94,12 @@ def test_consent_forgery_replay_and_expiry(env: RegistryEnv) -> None:
                          nonce=env.registry.nonce(env.address("holder-b")) + 1)
     assert env.refused("registrar", "recordDeclaration", application, env.address("holder-b"), declaration,
                        future).error_name == "InvalidAccountNonce"
-    # the consent digest the contract computes equals the EIP-712 message eth-account signs
-    assert env.handle.call("consentDigest", uid, 1, ZERO32, 0, 0) != ZERO32
+    # the digest the contract verifies is the EIP-712 message eth-account signed: recovering from it gives the signer
+    params = initial_params(*registration[1:3], *registration[3:8])
+    digest = env.handle.call("consentDigest", uid, Action.INITIAL, params, consent[0], consent[1])
+    signature = consent[2]
+    recovered = keys.Signature(signature[:64] + bytes([signature[64] - 27])).recover_public_key_from_msg_hash(digest)
+    assert recovered.to_checksum_address() == env.address("holder-a")
 
 
 def test_reissue_supersedes_the_certificate(env: RegistryEnv) -> None:
