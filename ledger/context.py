@@ -20,6 +20,8 @@ from ledger.config import Settings
 from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
+from ledger.registry import AssetRegistryClient
+from ledger.workflow import Workflow
 
 
 class Ledger:
@@ -63,6 +65,14 @@ class Ledger:
     @cached_property
     def evidence(self) -> EvidenceService:
         return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id)
+
+    @cached_property
+    def assets(self) -> AssetRegistryClient:
+        return AssetRegistryClient(self.contract("AssetRegistry"))
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender)
 
     def sender(self, account_name: str) -> TransactionSender:
         """One sender (one nonce counter) per account and process."""

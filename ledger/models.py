@@ -62,3 +62,71 @@ class ApiToken(SQLModel, table=True):
     address: str
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+class StoredDocument(SQLModel, table=True):
+    """A document by its on-chain hash (canonical JSON), kept for the retention period (SZ art. 10: 30 years)."""
+
+    __tablename__ = "stored_document"
+
+    sha256: str = Field(primary_key=True)
+    kind: str = Field(index=True)
+    body: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Application(SQLModel, table=True):
+    """A registration application in the off-chain workflow (REGISTRATION_RULES §3.2, §3.8)."""
+
+    __tablename__ = "application"
+
+    id: str = Field(primary_key=True)
+    deployment: str = Field(index=True)
+    kind: str  # initial, supplementary, change, transfer, licence, pledge, release, cancellation, renewal
+    profile: str
+    state: str = Field(index=True)
+    holder: str  # applicant account name
+    counterparty: str | None = None  # transferee, licensee or pledgee
+    registration_number: str | None = Field(default=None, index=True)
+    object_type: int | None = None
+    rights: int = 7
+    payload: str = "{}"  # kind-specific JSON: asset description, entry term, entry id, cancellation ground
+    document_hash: str | None = None  # application / contract / order
+    review_report_hash: str | None = None
+    notice_start: str | None = None
+    notice_end: str | None = None
+    notice_official: bool = True
+    certificate_hash: str | None = None
+    pending_tx_raw: str | None = None  # outbox: the signed transaction, stored before it is sent
+    tx_hash: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ApplicationEvent(SQLModel, table=True):
+    """Every workflow step, in order: the replayable record of who did what when (TJIFA App. 4 §3)."""
+
+    __tablename__ = "application_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    action: str
+    from_state: str
+    to_state: str
+    actor: str
+    note: str = ""
+    document_hash: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class NoticeObjection(SQLModel, table=True):
+    """An objection raised during public notice (GD art. 11, DL art. 23, GZ art. 19)."""
+
+    __tablename__ = "notice_objection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    objector: str
+    grounds: str
+    status: str = "pending"  # pending, dismissed, upheld
+    filed_at: datetime = Field(default_factory=utcnow)

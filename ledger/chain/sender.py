@@ -109,6 +109,10 @@ class TransactionSender:
     def send(self, request: TxRequest) -> str:
         return self.send_many([request])[0]
 
+    def sign_next(self, request: TxRequest) -> bytes:
+        """Signs ``request`` with the next nonce without sending it (for an outbox that stores it first)."""
+        return self.sign(request, self._take_nonces(1), self._fee_fields())
+
     def estimate_gas(self, to: str | None, data: bytes, value: int = 0) -> int:
         """Gas estimate; raises RpcError carrying revert data when the call would revert."""
         call: dict[str, Any] = {"from": self.address, "data": "0x" + data.hex(), "value": hex(value)}
