@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -28,6 +29,8 @@ class Settings(BaseModel):
     batch_interval: float = Field(default=1.0, gt=0, description="Seconds between batch roots.")
     batch_max_size: int = Field(default=200_000, gt=0, description="Digests per batch root at most.")
     admin_delay: int = Field(default=86_400, ge=0, description="Seconds an admin transfer must wait.")
+    today: date | None = Field(default=None, description="Workflow calendar date override (demos and tests).")
+    registry_name: str = Field(default="Data-asset registry (dev)", description="Name printed on certificates.")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,6 +45,8 @@ class Settings(BaseModel):
             ("batch_interval", "LEDGER_BATCH_INTERVAL"),
             ("batch_max_size", "LEDGER_BATCH_MAX_SIZE"),
             ("admin_delay", "LEDGER_ADMIN_DELAY"),
+            ("today", "LEDGER_TODAY"),
+            ("registry_name", "LEDGER_REGISTRY_NAME"),
         ):
             if env.get(var):
                 values[key] = env[var]

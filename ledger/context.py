@@ -21,7 +21,7 @@ from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
 from ledger.registry import AssetRegistryClient
-from ledger.workflow import Workflow
+from ledger.workflow import Workflow, today_in_china
 
 
 class Ledger:
@@ -72,7 +72,10 @@ class Ledger:
 
     @cached_property
     def workflow(self) -> Workflow:
-        return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender)
+        fixed = self.settings.today
+        return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender,
+                        registry_name=self.settings.registry_name,
+                        clock=(lambda: fixed) if fixed else today_in_china)
 
     def sender(self, account_name: str) -> TransactionSender:
         """One sender (one nonce counter) per account and process."""

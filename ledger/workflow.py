@@ -150,6 +150,12 @@ class Workflow:
     def profile(self, app: Application) -> JurisdictionProfile:
         return self.profiles[app.profile]
 
+    def needs_notice(self, app: Application) -> bool:
+        """Whether the profile gives this kind public notice; an order-driven cancellation never waits for one."""
+        if app.kind == "cancellation" and json.loads(app.payload).get("ground", "holder") != "holder":
+            return False
+        return app.kind in self.profile(app).notice.applies_to
+
     # --- filing ------------------------------------------------------------------------------------
 
     def apply(self, *, kind: str, profile: str, holder: str, actor: str, number: str | None = None,
@@ -296,7 +302,7 @@ class Workflow:
         """公示: the profile's period in working or calendar days, counted from the next day."""
         app = self.get(application_id)
         rule = self.profile(app).notice
-        if app.kind not in rule.applies_to:
+        if not self.needs_notice(app):
             raise WorkflowError(f"{app.profile} gives no public notice for {app.kind} registrations: register directly")
         period = notice_period(self.clock(), rule.length, rule.unit)
 
@@ -346,7 +352,7 @@ class Workflow:
             raise WorkflowError(f"cannot register application {app.id[:8]} in state {app.state} "
                                 f"(needs {' or '.join(s.value for s in allowed)})")
         rules = self.profile(app)
-        if app.kind in rules.notice.applies_to:
+        if self.needs_notice(app):
             if app.state != State.IN_PUBLIC_NOTICE:
                 raise WorkflowError(f"{rules.code} requires public notice for {app.kind}: start it first")
             assert app.notice_end is not None
