@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.node import free_port
 from ledger.chain.client import ChainClient
+from ledger.chain.node import free_port
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
