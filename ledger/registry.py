@@ -14,7 +14,6 @@ from typing import Any
 
 from eth_abi.abi import encode
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contract import ContractHandle
@@ -168,12 +167,37 @@ def consent_typed_data(chain_id: int, contract: str, unit_id: bytes, action: Act
     }
 
 
+CONSENT_TYPEHASH = keccak256(b"Consent(bytes32 unitId,uint8 action,bytes32 paramsHash,uint256 nonce,uint256 deadline)")
+_DOMAIN_TYPEHASH = keccak256(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+
+
+def domain_separator(chain_id: int, contract: str) -> bytes:
+    return keccak256(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"],
+                            [_DOMAIN_TYPEHASH, keccak256(b"DataAssetRegistry"), keccak256(b"1"), chain_id, contract]))
+
+
+def consent_digest(separator: bytes, unit_id: bytes, action: Action, params_hash: bytes, nonce: int,
+                   deadline: int) -> bytes:
+    """The EIP-712 digest of a consent (what ``consent_typed_data`` hashes to), computed directly."""
+    struct = keccak256(encode(["bytes32", "bytes32", "uint8", "bytes32", "uint256", "uint256"],
+                              [CONSENT_TYPEHASH, unit_id, int(action), params_hash, nonce, deadline]))
+    return keccak256(b"\x19\x01" + separator + struct)
+
+
 class AssetRegistryClient:
     """Typed access to one AssetRegistry deployment."""
 
     def __init__(self, handle: ContractHandle) -> None:
         self.handle = handle
         self.client = handle.client
+        self._separator: bytes | None = None
+
+    @property
+    def domain_separator(self) -> bytes:
+        if self._separator is None:
+            self._separator = domain_separator(self.client.chain_id, self.handle.address)
+        return self._separator
 
     def nonce(self, address: str) -> int:
         return int(self.handle.call("nonces", address))
@@ -184,9 +208,8 @@ class AssetRegistryClient:
         nonce = self.nonce(signer.address) if nonce is None else nonce
         if deadline is None:  # chain time, not wall time: a dev chain may have been moved forward
             deadline = int(self.client.block("latest")["timestamp"], 16) + DEFAULT_CONSENT_TTL
-        message = consent_typed_data(self.client.chain_id, self.handle.address, unit_id, action, params_hash,
-                                     nonce, deadline)
-        signed = Account.sign_message(encode_typed_data(full_message=message), signer.key)
+        digest = consent_digest(self.domain_separator, unit_id, action, params_hash, nonce, deadline)
+        signed = Account.unsafe_sign_hash(digest, signer.key)  # the EIP-712 digest, not a raw message
         return Consent(nonce, deadline, bytes(signed.signature))
 
     def transact(self, sender: TransactionSender, function: str, *args: Any) -> dict[str, Any]:

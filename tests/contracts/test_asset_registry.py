@@ -241,3 +241,16 @@ def test_cancellation_grounds_keep_history(env: RegistryEnv) -> None:
     assert env.refused("registrar", "cancel", fresh, 9, h(), ZERO32, EMPTY).error_name == "InvalidCancellationGround"
     assert env.refused("registrar", "cancel", fresh, 1, h(), ZERO32, EMPTY).error_name == "ConsentMissing"
     assert env.refused("court", "cancel", fresh, 2, ZERO32, ZERO32, EMPTY).error_name == "ZeroValue"
+
+
+def test_consent_digest_matches_eip712_typed_data_and_the_contract(env: RegistryEnv) -> None:
+    """The fast digest the client signs = eth-account's EIP-712 encoding = the contract's consentDigest."""
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    from ledger.registry import consent_digest, consent_typed_data
+
+    uid, params = h(), h()
+    message = consent_typed_data(env.ledger.client.chain_id, env.handle.address, uid, Action.TRANSFER, params, 7, 99)
+    typed = _hash_eip191_message(encode_typed_data(full_message=message))
+    fast = consent_digest(env.registry.domain_separator, uid, Action.TRANSFER, params, 7, 99)
+    assert typed == fast == env.handle.call("consentDigest", uid, Action.TRANSFER, params, 7, 99)
