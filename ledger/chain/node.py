@@ -99,7 +99,7 @@ class LocalNode:
         info = NodeInfo(**json.loads(path.read_text()))
         return info if _alive(info.pid) else None
 
-    def _command(self, engine: str, port: int, block_time: float | None) -> list[str]:
+    def _command(self, engine: str, port: int, block_time: float | None, extra: list[str]) -> list[str]:
         bin_dir = self.settings.project_root / "node_modules" / ".bin"
         if engine == "anvil":
             anvil = bin_dir / "anvil"
@@ -113,7 +113,7 @@ class LocalNode:
             ]  # fmt: skip
             if block_time:
                 cmd += ["--block-time", str(block_time)]
-            return cmd
+            return cmd + extra
         if engine == "hardhat":
             hardhat = bin_dir / "hardhat"
             if not hardhat.exists():
@@ -123,7 +123,7 @@ class LocalNode:
 
     def start(
         self, engine: str = "anvil", port: int | None = None, block_time: float | None = None,
-        timeout: float = 60.0,
+        timeout: float = 60.0, extra_args: list[str] | None = None,
     ) -> NodeInfo:
         """Starts the node in the background (idempotent) and waits until it answers JSON-RPC."""
         running = self.info()
@@ -141,7 +141,7 @@ class LocalNode:
         log_file = self.chain_dir / f"{engine}.log"
         with log_file.open("ab") as log:
             proc = subprocess.Popen(
-                self._command(engine, chosen, block_time),
+                self._command(engine, chosen, block_time, extra_args or []),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.settings.project_root, start_new_session=True,
             )
