@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import evidence, pages
+from api.routes import evidence, pages, registrations
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -74,5 +74,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                 "contracts": {n: r.address for n, r in deployment.contracts.items()}}
 
     app.include_router(evidence.router)
+    app.include_router(registrations.router)
     app.include_router(pages.router)
     return app

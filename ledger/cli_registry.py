@@ -20,7 +20,7 @@ from rich.table import Table
 
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError
-from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
+from ledger.hashing import digest_bytes, digest_file, looks_like_digest, parse_digest, to_hex
 from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import ObjectType
@@ -179,8 +179,7 @@ def object_(
 
 
 def _matter(grounds: str) -> bytes:
-    from ledger.hashing import digest_bytes
-
+    """The objection's identity: its normalised matter and grounds (the same text = the same objection)."""
     return digest_bytes(" ".join(grounds.split()).encode())
 
 
