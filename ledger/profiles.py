@@ -62,11 +62,11 @@ class JurisdictionProfile(BaseModel):
     sources: list[str] = Field(default_factory=list)
 
     def object_type_ids(self) -> list[ObjectType]:
-        try:
-            return [ObjectType[name.upper()] for name in self.object_types]
-        except KeyError as exc:
+        unknown = [name for name in self.object_types if name.upper() not in ObjectType.__members__]
+        if unknown:
             choices = ", ".join(t.name.lower() for t in ObjectType)
-            raise LedgerValueError(f"profile {self.code}: unknown object type {exc.args[0]} (use {choices})") from None
+            raise LedgerValueError(f"profile {self.code}: unknown object type {unknown[0]!r} (use {choices})")
+        return [ObjectType[name.upper()] for name in self.object_types]
 
     def allows(self, object_type: ObjectType) -> bool:
         return object_type in self.object_type_ids()
@@ -90,9 +90,9 @@ def load_profiles(extra_dir: Path | None = None) -> dict[str, JurisdictionProfil
         for path in sorted(directory.glob("*.json")):
             try:
                 profile = JurisdictionProfile.model_validate(json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, ValidationError) as exc:
+                profile.object_type_ids()
+            except (ValueError, ValidationError) as exc:  # LedgerValueError is a ValueError
                 raise ConfigurationError(f"jurisdiction profile {path} is invalid: {exc}") from exc
-            profile.object_type_ids()
             profiles[profile.code] = profile
     ids = [p.id for p in profiles.values()]
     if len(ids) != len(set(ids)):
