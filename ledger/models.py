@@ -130,3 +130,18 @@ class NoticeObjection(SQLModel, table=True):
     grounds: str
     status: str = "pending"  # pending, dismissed, upheld
     filed_at: datetime = Field(default_factory=utcnow)
+
+
+class Checkpoint(SQLModel, table=True):
+    """An authority's signature over a block hash (TJIFA §7.1.4 nodes on a dev chain; QBFT seals on Besu)."""
+
+    __tablename__ = "checkpoint"
+    __table_args__ = (UniqueConstraint("deployment", "block_number", "signer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    block_number: int = Field(index=True)
+    block_hash: str
+    signer: str
+    signature: str
+    signed_at: datetime = Field(default_factory=utcnow)

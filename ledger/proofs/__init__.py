@@ -1,0 +1,1 @@
+"""Court-verifiable proofs: bundles that prove an anchor offline, and the standalone verifier (issue #4)."""
