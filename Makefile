@@ -3,9 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup system run test lint bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+# Debian packages: a CJK TrueType font embedded in PDFs; pdftotext/pdftoppm and zbarimg for the PDF tests.
+DEBIAN_PACKAGES := fonts-wqy-microhei poppler-utils zbar-tools
+
+setup: system $(VENV)/.installed node_modules/.installed
+
+system:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -7,6 +7,7 @@ deployment stops it with the reason (ledger.deployment). Every LedgerError becom
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import evidence, pages, registrations
+from api.routes import checkpoints, evidence, pages, registrations
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -30,6 +31,21 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, **extra}})
 
 
+async def _sign_checkpoints(ledger: Ledger) -> None:
+    """Background task: the endorser accounts this installation holds keys for sign the latest block."""
+    from ledger.proofs.checkpoints import CheckpointStore
+
+    store = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id)
+    endorsers = ledger.accounts.with_role("endorser")
+    while True:
+        await asyncio.sleep(ledger.settings.checkpoint_interval)
+        for account in endorsers:
+            try:
+                await asyncio.to_thread(store.sign_latest, account.signer)
+            except Exception:  # keep signing later; a failed round is logged, not fatal
+                log.exception("checkpoint signing by %s failed", account.name)
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
@@ -38,7 +54,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
         ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
+        ledger.workflow.resume()  # finish registrations whose transaction was stored before a stop
+        signer = asyncio.create_task(_sign_checkpoints(ledger)) if ledger.settings.checkpoint_interval else None
         yield
+        if signer is not None:
+            signer.cancel()
         batchers: dict[str, Batcher] = app.state.batchers
         for batcher in batchers.values():
             batcher.close()
@@ -75,5 +95,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     app.include_router(evidence.router)
     app.include_router(registrations.router)
+    app.include_router(checkpoints.router)
     app.include_router(pages.router)
     return app

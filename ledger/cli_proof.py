@@ -7,6 +7,7 @@ file, the authorities you trust and how many of them must have signed.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,8 @@ from rich.table import Table
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError
 from ledger.hashing import HashAlgorithm, digest_file, looks_like_digest, parse_digest
-from ledger.proofs.bundle import export_bundle, read_bundle, verify_bundle, write_bundle
+from ledger.pdf import verify_pdf
+from ledger.proofs.bundle import certificate_pdf, export_bundle, read_bundle, verify_bundle, write_bundle
 from ledger.proofs.checkpoints import CheckpointStore
 
 proof_app = typer.Typer(help="Court bundles: export, and verify offline.", no_args_is_help=True)
@@ -34,7 +36,15 @@ def export(
     algorithm: Annotated[str, typer.Option("--algorithm", "-a", help="sha256, keccak256 or sm3.")] = "sha256",
     requested_by: Annotated[str, typer.Option(help="Who asked for it (court, arbitrator, notary ...).")] = "",
 ) -> None:
-    """Write a self-contained bundle that proves an anchored file or digest offline."""
+    """Write a self-contained bundle proving an anchored file or digest offline — or, for a registration number,
+    the certificate as a PDF carrying its document and bundle."""
+    ledger = Ledger(ctx.obj)
+    if re.fullmatch(r"[A-Za-z]{2,4}-\d{4}-\d{6}-[0-9A-Za-z]", target.strip()):
+        pdf_out = out if out.suffix.lower() == ".pdf" else Path(f"{target.strip().upper()}.pdf")
+        pdf_out.write_bytes(certificate_pdf(ledger, target, ledger.settings.public_url, requested_by))
+        console.print(f"certificate PDF written to {pdf_out} ({pdf_out.stat().st_size:,} bytes); "
+                      f"verify it with: ledger proof verify {pdf_out}", highlight=False)
+        return
     alg = HashAlgorithm.parse(algorithm)
     path = Path(target)
     if path.is_file():
@@ -43,7 +53,7 @@ def export(
         digest, name = parse_digest(target), None
     else:
         raise LedgerValueError(f"{target!r} is neither a readable file nor a 64-hex-digit digest")
-    bundle = export_bundle(Ledger(ctx.obj), digest, alg, name, requested_by)
+    bundle = export_bundle(ledger, digest, alg, name, requested_by)
     write_bundle(bundle, out)
     console.print(f"bundle written to {out} ({out.stat().st_size:,} bytes; authority: {bundle['authority']['kind']}, "
                   f"block {bundle['authority']['block_number']})", highlight=False)
@@ -51,7 +61,7 @@ def export(
 
 @proof_app.command("verify")
 def verify(
-    bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="The bundle file.")],
+    bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="A bundle file, or a document PDF.")],
     file: Annotated[Path | None, typer.Option("--file", help="The original file, to check its hash too.")] = None,
     trust: Annotated[str | None, typer.Option(help="Trusted authorities: a file (JSON list or one address per "
                                               "line) or comma-separated addresses.")] = None,
@@ -60,7 +70,14 @@ def verify(
 ) -> None:
     """Check a bundle offline and print each check; exits 1 if any fails."""
     trusted = _trusted(trust) if trust else None
-    checks = verify_bundle(read_bundle(bundle_path), file, trusted, threshold, rpc)
+    try:
+        head = bundle_path.read_bytes()
+    except OSError as exc:
+        raise LedgerValueError(f"cannot read {bundle_path}: {exc.strerror}") from exc
+    if head.startswith(b"%PDF"):
+        checks = verify_pdf(head, trusted, threshold, rpc)
+    else:
+        checks = verify_bundle(read_bundle(bundle_path), file, trusted, threshold, rpc)
     table = Table("check", "result", "detail")
     for check in checks:
         table.add_row(check.name, "[green]pass[/green]" if check.ok else "[red]FAIL[/red]", check.detail)

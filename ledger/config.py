@@ -31,6 +31,9 @@ class Settings(BaseModel):
     admin_delay: int = Field(default=86_400, ge=0, description="Seconds an admin transfer must wait.")
     today: date | None = Field(default=None, description="Workflow calendar date override (demos and tests).")
     registry_name: str = Field(default="Data-asset registry (dev)", description="Name printed on certificates.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the public verify pages.")
+    checkpoint_interval: float = Field(default=30.0, ge=0, description="Seconds between checkpoint signatures "
+                                       "by the endorser keys this installation holds (0 = off).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,6 +50,8 @@ class Settings(BaseModel):
             ("admin_delay", "LEDGER_ADMIN_DELAY"),
             ("today", "LEDGER_TODAY"),
             ("registry_name", "LEDGER_REGISTRY_NAME"),
+            ("public_url", "LEDGER_PUBLIC_URL"),
+            ("checkpoint_interval", "LEDGER_CHECKPOINT_INTERVAL"),
         ):
             if env.get(var):
                 values[key] = env[var]

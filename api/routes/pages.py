@@ -61,6 +61,16 @@ def _result_html(result: Verification) -> str:
             f"<table>{''.join(rows)}</table><h2>Endorsements 背书</h2><ul>{ends}</ul>")
 
 
+@router.get("/verify/{digest}", response_class=HTMLResponse)
+async def verify_digest_page(digest: str, ledger: LedgerDep) -> HTMLResponse:
+    """Where a document's QR code points: is this hash anchored? (SHA-256 of the canonical document)."""
+    try:
+        result = await run_in_threadpool(ledger.evidence.verify, parse_digest(digest), HashAlgorithm.SHA256)
+    except LedgerError as exc:
+        return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
+    return _page("Verification result 核验结果", f"<h1>Verification result 核验结果</h1>{_result_html(result)}")
+
+
 @router.post("/verify", response_class=HTMLResponse)
 async def verify_page(
     ledger: LedgerDep,

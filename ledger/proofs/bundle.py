@@ -18,10 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
 from ledger import __version__
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError, NotFoundError
-from ledger.hashing import HashAlgorithm, canonical_json, digest_file, keccak256, to_hex
+from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, digest_file, keccak256, to_hex
 from ledger.merkle import leaf_hash, process_proof
 from ledger.proofs import qbft
 from ledger.proofs.checkpoints import CheckpointStore, recover_checkpoint_signer
@@ -52,9 +55,18 @@ def _unhex(value: str, what: str) -> bytes:
         raise LedgerValueError(f"{what} is not hexadecimal") from None
 
 
+def seal_text(bundle: dict[str, Any]) -> str:
+    """What the evidence provider signs: the SHA-256 of the canonical bundle without its seal."""
+    body = {k: v for k, v in bundle.items() if k != "seal"}
+    return f"ledger bundle\nsha256: {to_hex(digest_bytes(canonical_json(body)))}"
+
+
 def export_bundle(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm, original_name: str | None = None,
-                  requested_by: str = "") -> dict[str, Any]:
-    """Builds the court bundle for an anchored digest (single or batched)."""
+                  requested_by: str = "", presentation: dict[str, Any] | None = None,
+                  note: str = "") -> dict[str, Any]:
+    """Builds the court bundle for an anchored digest (single or batched), sealed by the evidence provider
+    that anchored it: the seal binds every part of the bundle — even the parts no hash proves (the extraction
+    record) — to the account the chain shows as the submitter."""
     result = ledger.evidence.verify(digest, algorithm)
     if not result.anchored:
         raise NotFoundError(f"{to_hex(digest)} ({algorithm.label}) is not anchored: there is nothing to prove")
@@ -111,10 +123,18 @@ def export_bundle(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm, origi
             "network": {"rpc_endpoint": client.rpc_url, "extracting_host": socket.gethostname(),
                         "chain_id": client.chain_id},
             "conclusion": (f"The digest {to_hex(digest)} ({algorithm.label}) was anchored in block "
-                           f"{anchor.block_number} by {anchor.submitter} in transaction {anchor.tx_hash}."),
+                           f"{anchor.block_number} by {anchor.submitter} in transaction {anchor.tx_hash}. "
+                           f"{note}").strip(),
             "tool": f"data-asset-ledger {__version__}",
         },
+        "presentation": presentation or {},
     }
+    sealer = next((a for a in ledger.accounts if a.address.lower() == anchor.submitter.lower()), None)
+    if sealer is None:
+        raise LedgerValueError(f"the evidence provider that anchored this digest ({anchor.submitter}) is not in the "
+                               "accounts file; only it can seal the bundle")
+    signature = Account.sign_message(encode_defunct(text=seal_text(bundle)), sealer.signer.key).signature
+    bundle["seal"] = {"signer": sealer.address, "signature": _hex(bytes(signature))}
     return bundle
 
 
@@ -256,6 +276,9 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trusted:
         ok, why = guarded("authority signatures", lambda: qbft.verify_seals(headers[-1], trust)) or (False, "")
         if why:
             check("authority signatures", ok, f"QBFT committed seals on block {top_number}: {why}")
+        if ok:
+            _check_seal(bundle, matches[0], decoded[0], check)
+            ok = checks[-1].ok
         if rpc_url and ok:
             checks.extend(_cross_check(rpc_url, decoded[0]["number"], hashes[0], chain_id))
         return checks
@@ -284,9 +307,35 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trusted:
     check("authority signatures", ok,
           f"{len(counted)} of {source} signed block {top_number} (need {threshold})"
           + (f"; {'; '.join(problems)}" if problems else ""))
-    if rpc_url and ok:
+    if ok:
+        _check_seal(bundle, matches[0], decoded[0], check)
+    if rpc_url and checks[-1].ok:
         checks.extend(_cross_check(rpc_url, decoded[0]["number"], hashes[0], chain_id))
     return checks
+
+
+def _check_seal(bundle: dict[str, Any], log: dict[str, Any], header: dict[str, Any], check: Any) -> None:
+    """The bundle seal: by the submitter the proven event names, over every byte of the bundle."""
+    anchor = bundle.get("anchor") or {}
+    submitter = to_hex(log["topics"][2][12:]) if len(log["topics"]) > 2 else ""
+    if str(anchor.get("submitter", "")).lower() != submitter or anchor.get("block_time") != header["timestamp"]:
+        check("bundle seal", False, "the bundle's submitter or block time differs from the proven event and header")
+        return
+    seal = bundle.get("seal") or {}
+    try:
+        raw = _unhex(str(seal.get("signature", "")), "seal.signature")
+        signer = Account.recover_message(encode_defunct(text=seal_text(bundle)), signature=raw)
+    except Exception as exc:  # a malformed signature
+        check("bundle seal", False, f"the seal is not a valid signature ({exc.__class__.__name__})")
+        return
+    # the seal itself is outside what it signs, so its two fields must be in their one canonical spelling
+    if seal.get("signature") != _hex(raw) or seal.get("signer") != signer:
+        check("bundle seal", False, "the seal's fields are not in canonical form (lower-case signature, "
+                                    "EIP-55 signer): it was altered")
+        return
+    check("bundle seal", signer.lower() == submitter,
+          f"sealed by {signer}, the evidence provider the chain shows anchored it" if signer.lower() == submitter
+          else f"sealed by {signer}, but {submitter} anchored it: the bundle was altered after export")
 
 
 def _cross_check(rpc_url: str, number: int, block_hash: bytes, chain_id: Any) -> list[Check]:
@@ -301,3 +350,37 @@ def _cross_check(rpc_url: str, number: int, block_hash: bytes, chain_id: Any) ->
     ok = live.lower() == to_hex(block_hash) and same_chain
     return [Check("live node", ok, f"{rpc_url} has block {number} = {live}" + ("" if same_chain else
                                                                               " on another chain id"))]
+
+
+def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: str = "") -> bytes:
+    """The registration certificate as a PDF that verifies offline (TJIFA §8.2.3: on request the certificate
+    is itself stored as on-chain evidence — anchored here by the evidence provider if it is not yet)."""
+    from sqlmodel import Session
+
+    from ledger.evidence import EvidenceKind
+    from ledger.models import StoredDocument
+    from ledger.numbering import unit_id, validate_number
+    from ledger.pdf import render_pdf
+
+    number = validate_number(number)
+    uid = unit_id(number)
+    unit = ledger.assets.unit(uid)
+    if unit["status"] == 0:
+        raise NotFoundError(f"no registration unit {number}")
+    cert_hash = unit["certificate_hash"]
+    with Session(ledger.engine) as session:
+        stored = session.get(StoredDocument, to_hex(cert_hash))
+    if stored is None:
+        raise NotFoundError(f"this registry does not hold certificate {to_hex(cert_hash)} of {number}")
+    document = json.loads(stored.body)
+    if digest_bytes(canonical_json(document)) != cert_hash:
+        raise LedgerValueError(f"the stored certificate of {number} does not hash to the one on chain")
+    if not ledger.evidence.verify(cert_hash, HashAlgorithm.SHA256).anchored:
+        provider = ledger.accounts.first_with_role("evidence_provider").name
+        ledger.evidence.anchor(ledger.sender(provider), cert_hash, HashAlgorithm.SHA256, EvidenceKind.CERTIFICATE, uid)
+    version = document.get("certificate_version")
+    bundle = export_bundle(ledger, cert_hash, HashAlgorithm.SHA256, f"{number} certificate v{version}", requested_by,
+                           presentation={"verify_base_url": base_url, "registration_number": number,
+                                         "certificate_version": version},
+                           note=f"It is the SHA-256 of certificate version {version} of registration unit {number}.")
+    return render_pdf(document, bundle)

@@ -50,3 +50,28 @@ def test_bad_or_unknown_numbers(client: TestClient) -> None:
     assert client.get("/registrations/nonsense").status_code == 422
     unknown = client.get(f"/registrations/{registration_number('GD', 2099, 424242)}")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+def test_endorsers_submit_checkpoints_and_others_are_refused(chain: Ledger, client: TestClient) -> None:
+    from ledger.proofs.checkpoints import sign_checkpoint
+
+    block = chain.client.block("latest")
+    number, block_hash = int(block["number"], 16), bytes.fromhex(block["hash"][2:])
+
+    def body(name: str) -> dict[str, object]:
+        signature = sign_checkpoint(chain.accounts.get(name).signer, chain.client.chain_id, number, block_hash)
+        return {"block_number": number, "block_hash": block["hash"], "signature": "0x" + signature.hex()}
+
+    accepted = client.post("/checkpoints", json=body("arbitration"))
+    assert accepted.status_code == 201 and accepted.json()["signer"] == chain.accounts.get("arbitration").address
+    refused = client.post("/checkpoints", json=body("outsider"))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    wrong = client.post("/checkpoints", json={**body("notary"), "block_hash": "0x" + "00" * 32})
+    assert wrong.status_code == 422
+    assert client.post("/checkpoints", json={"block_number": -1}).status_code == 422
+
+
+def test_qr_verify_page(client: TestClient) -> None:
+    page = client.get("/verify/0x" + "ab" * 32)
+    assert page.status_code == 200 and "未存证" in page.text
+    assert "not a digest" in client.get("/verify/0x12").text

@@ -20,7 +20,8 @@ from ledger.proofs.bundle import export_bundle, read_bundle, verify_bundle, writ
 from ledger.proofs.checkpoints import CheckpointStore
 
 pytestmark = pytest.mark.chain
-CHECKS = ["document hash", "Merkle path", "header chain", "receipt in trie", "event", "authority signatures"]
+CHECKS = ["document hash", "Merkle path", "header chain", "receipt in trie", "event", "authority signatures",
+          "bundle seal"]
 
 
 def sign_checkpoints(chain: Ledger) -> list[str]:
@@ -92,8 +93,11 @@ PARTS: list[tuple[str, Any, set[str]]] = [
     ("headers", lambda b: b["headers"], {"header chain", "receipt in trie", "authority signatures"}),
     ("contract address", lambda b: b["chain"]["contracts"]["EvidenceRegistry"], {"event"}),
     ("signatures", lambda b: b["authority"]["signatures"], {"authority signatures"}),
+    ("extraction record", lambda b: b["extraction_record"], {"bundle seal"}),
+    ("seal", lambda b: b["seal"], {"bundle seal"}),
 ]
-KEYS = {"subject digest": "digest", "Merkle root": "root", "receipt": "receipt", "contract address": "address"}
+KEYS = {"subject digest": "digest", "Merkle root": "root", "receipt": "receipt", "contract address": "address",
+        "extraction record": "conclusion", "seal": "signature"}
 
 
 @pytest.mark.parametrize(("part", "locate", "expected"), PARTS, ids=[p[0] for p in PARTS])

@@ -1,0 +1,55 @@
+"""Checkpoints: authority nodes submit their signatures over block hashes (TJIFA §7.1.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.deps import LedgerDep
+from api.routes.evidence import ERRORS
+from ledger.context import Ledger
+from ledger.errors import ForbiddenError, LedgerValueError
+from ledger.evidence import ENDORSER_ROLE
+from ledger.hashing import parse_digest
+from ledger.proofs.checkpoints import CheckpointStore, recover_checkpoint_signer
+
+router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
+
+
+class CheckpointCreate(BaseModel):
+    """An endorser's EIP-191 signature over the checkpoint text of a block (see ledger.proofs.checkpoints)."""
+
+    block_number: int = Field(ge=0)
+    block_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class CheckpointPublic(BaseModel):
+    block_number: int
+    block_hash: str
+    signer: str
+    signature: str
+
+
+def _store(ledger: Ledger, body: CheckpointCreate) -> dict[str, Any]:
+    chain_hash = ledger.client.block(body.block_number)["hash"]
+    if chain_hash.lower() != body.block_hash.lower():
+        raise LedgerValueError(f"block {body.block_number} of this chain has hash {chain_hash}, not {body.block_hash}")
+    signature = bytes.fromhex(body.signature[2:])
+    signer = recover_checkpoint_signer(ledger.client.chain_id, body.block_number, parse_digest(body.block_hash),
+                                       signature)
+    if not ledger.evidence.has_role(ENDORSER_ROLE, signer):
+        raise ForbiddenError(f"{signer} signed this checkpoint but does not hold the endorser role")
+    row = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id).add(
+        body.block_number, body.block_hash, signer, signature)
+    return {"block_number": row.block_number, "block_hash": row.block_hash, "signer": row.signer,
+            "signature": row.signature}
+
+
+@router.post("", response_model=CheckpointPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS)
+async def submit_checkpoint(body: CheckpointCreate, ledger: LedgerDep) -> dict[str, Any]:
+    """Store an endorser's signature over a block hash; the signer must hold the endorser role on chain."""
+    return await run_in_threadpool(_store, ledger, body)
