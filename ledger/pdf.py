@@ -66,21 +66,25 @@ def _register_font() -> str:
     return FONT_NAME
 
 
-def _rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(value, dict):
-        rows: list[tuple[str, str]] = []
-        for key in value:
-            if key in ("schema", "title", "annexes"):
-                continue
-            rows.extend(_rows(value[key], f"{prefix}{key}" if not prefix else f"{prefix}.{key}"))
-        return rows
+        return [row for key in sorted(value) if key not in ("schema", "title", "annexes")
+                for row in _flatten(value[key], f"{prefix}.{key}" if prefix else key)]
     if value is None or value == [] or value == "":
         return []
     if isinstance(value, list):
         if all(not isinstance(v, dict | list) for v in value):
-            return [(LABELS.get(prefix, prefix), "、".join(str(v) for v in value))]
-        return [row for i, item in enumerate(value) for row in _rows(item, f"{prefix}[{i + 1}]")]
-    return [(LABELS.get(prefix, prefix), str(value))]
+            return [(prefix, "、".join(str(v) for v in value))]
+        return [row for i, item in enumerate(value) for row in _flatten(item, f"{prefix}[{i + 1}]")]
+    return [(prefix, str(value))]
+
+
+def _rows(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) rows in a fixed order — known fields in LABELS order, then the rest alphabetically — so
+    the page depends only on the document's content, never on the order its keys arrived in."""
+    order = {key: i for i, key in enumerate(LABELS)}
+    rows = sorted(_flatten(document), key=lambda row: (order.get(row[0], len(order)), row[0]))
+    return [(LABELS.get(path, path), value) for path, value in rows]
 
 
 def _wrap(text: str, width: int = MAX_VALUE_CHARS) -> list[str]:

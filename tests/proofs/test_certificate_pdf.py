@@ -122,3 +122,11 @@ def test_documents_are_validated_with_clear_errors(certificate: dict[str, Any]) 
               "applicant": "holder-a", "deficiencies": ["缺少匿名化处理确认凭证"], "resubmit_by": "2024-10-20",
               "issued_on": "2024-10-10"}
     assert validate_document(notice) is notice
+
+
+def test_rendering_depends_on_content_not_key_order(certificate: dict[str, Any]) -> None:
+    from ledger.pdf import render_pdf
+
+    document, bundle = embedded(certificate["pdf"])
+    shuffled = dict(reversed(list(document.items())))
+    assert render_pdf(shuffled, bundle) == render_pdf(document, bundle) == certificate["pdf"]
