@@ -54,3 +54,52 @@ def certificate(*, registration_number: str, version: int, profile: Jurisdiction
 
 def document_hash(document: dict[str, Any]) -> bytes:
     return document_digest(document, HashAlgorithm.SHA256)
+
+
+def rights_page(registration_number: str, as_of: date, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The additional-rights page (他项权益页, TJIFA §8.2.2): every pledge and licence entry, released ones kept."""
+    return {
+        "schema": "ledger.rights-page/1",
+        "registration_number": registration_number,
+        "as_of": as_of.isoformat(),
+        "entries": [{
+            "entry_id": e["entry_id"], "kind": e["kind"], "counterparty": e["counterparty"],
+            "rights": rights_list(e["rights"]),
+            "valid_until": e["valid_until"].isoformat() if e.get("valid_until") else None,
+            "status": "active" if e["active"] else "released", "contract_hash": e["contract_hash"],
+        } for e in entries],
+    }
+
+
+def evidence_report(*, report_number: str, provider: str, holder_name: str, holder_address: str,
+                    holder_id: str | None, summary: str, digests: list[dict[str, str]], chain_id: int,
+                    contract: str, tx_hash: str, block_number: int, block_time: str,
+                    issued_on: date) -> dict[str, Any]:
+    """The evidence report (存证报告书 / 存证证书, TJIFA §7.3 and App. 5)."""
+    return {
+        "schema": "ledger.evidence-report/1", "report_number": report_number, "provider": provider,
+        "holder": {"name": holder_name, "account": holder_address, "uscc": holder_id}, "summary": summary,
+        "digests": digests,
+        "anchor": {"chain_id": chain_id, "contract": contract, "tx_hash": tx_hash, "block_number": block_number,
+                   "block_time": block_time},
+        "issued_on": issued_on.isoformat(),
+    }
+
+
+def supplementary_notice(*, application_id: str, registry: str, applicant: str, deficiencies: list[str],
+                         resubmit_by: date, issued_on: date) -> dict[str, Any]:
+    """The supplementary-registration notice (补充登记通知, TJIFA §6.4.2, App. 7)."""
+    return {
+        "schema": "ledger.supplementary-notice/1", "application_id": application_id, "registry": registry,
+        "applicant": applicant, "deficiencies": deficiencies, "resubmit_by": resubmit_by.isoformat(),
+        "issued_on": issued_on.isoformat(),
+    }
+
+
+def cancellation_proof(*, registration_number: str, registry: str, ground: str, governing_document_hash: str,
+                       cancelled_on: date) -> dict[str, Any]:
+    """The cancellation proof (注销证明, AH art. 25): the unit is cancelled, its history kept."""
+    return {
+        "schema": "ledger.cancellation-proof/1", "registration_number": registration_number, "registry": registry,
+        "ground": ground, "governing_document_hash": governing_document_hash, "cancelled_on": cancelled_on.isoformat(),
+    }

@@ -242,6 +242,22 @@ class AssetRegistryClient:
     def active_entries(self, unit_id: bytes) -> int:
         return int(self.handle.call("activeEntriesOf", unit_id))
 
+    def entries(self, unit_id: bytes) -> list[dict[str, Any]]:
+        """Every rights-page entry of a unit (released ones too), with the contract hash that created it."""
+        topic = self.handle.topic("RightsEntryAdded")
+        out = []
+        for log in self.client.get_logs(self.handle.address, [topic, "0x" + unit_id.hex()]):
+            entry_id = int(self.handle.decode_log("RightsEntryAdded", log)["entryId"])
+            recorded = self.client.get_logs(self.handle.address, [self.handle.topic("RegistrationRecorded"),
+                                                                  "0x" + unit_id.hex()],
+                                            int(log["blockNumber"], 16), int(log["blockNumber"], 16))
+            contract = next((self.handle.decode_log("RegistrationRecorded", r)["documentHash"] for r in recorded
+                             if r["transactionHash"] == log["transactionHash"]), ZERO32)
+            entry = self.entry(entry_id)
+            out.append({**entry, "entry_id": entry_id, "contract_hash": "0x" + bytes(contract).hex(),
+                        "kind": "pledge" if entry["action"] is Action.PLEDGE else "licence"})
+        return out
+
 
 def objection_id(unit_id: bytes, matter_hash: bytes) -> bytes:
     return _h(["bytes32", "bytes32"], [unit_id, matter_hash])

@@ -26,7 +26,8 @@ from ledger.chain.client import RpcError
 from ledger.chain.contract import ContractHandle
 from ledger.chain.sender import TransactionSender
 from ledger.db import session_scope
-from ledger.documents import certificate, document_hash
+from ledger.document_schemas import validate_document
+from ledger.documents import cancellation_proof, certificate, document_hash, supplementary_notice
 from ledger.errors import ContractRevertError, LedgerError, LedgerValueError, NotFoundError
 from ledger.hashing import canonical_json, keccak256, parse_digest, to_hex
 from ledger.models import Application, ApplicationEvent, NoticeObjection, StoredDocument, utcnow
@@ -260,11 +261,22 @@ class Workflow:
 
         return self._step(application_id, "file_review", reviewer, document=to_hex(report), update=keep)
 
-    def request_supplement(self, application_id: str, actor: str, reason: str) -> Application:
-        """Supplementary-registration notice (补充登记通知, TJIFA §6.4.2 / App. 7): what to fix, by when."""
+    def request_supplement(self, application_id: str, actor: str, reason: str,
+                           within_working_days: int = 5) -> Application:
+        """Supplementary-registration notice (补充登记通知, TJIFA §6.4.2 / App. 7): what to fix, by when. The
+        notice is stored as a document and its hash recorded with the step."""
         if not reason.strip():
             raise LedgerValueError("a supplement request must say what is missing")
-        return self._step(application_id, "request_supplement", actor, note=reason)
+        app = self.get(application_id)
+        notice = supplementary_notice(
+            application_id=app.id, registry=self.registry_name, applicant=app.holder,
+            deficiencies=[line.strip() for line in reason.split(";") if line.strip()],
+            resubmit_by=notice_period(self.clock(), within_working_days, "working_days").end, issued_on=self.clock())
+        validate_document(notice)
+        with session_scope(self.engine) as session:
+            self._store(session, "supplementary-notice", notice)
+        return self._step(application_id, "request_supplement", actor, note=reason,
+                          document=to_hex(document_hash(notice)))
 
     def resubmit(self, application_id: str, actor: str, document: bytes | None = None) -> Application:
         def keep(row: Application) -> None:
@@ -404,7 +416,17 @@ class Workflow:
                 session.add(row)
             raise
         note = f"tx {app.tx_hash} in block {int(receipt['blockNumber'], 16)}"
-        return self._step(app.id, "register", actor, note=note, document=app.certificate_hash)
+        document = app.certificate_hash
+        if app.kind == "cancellation":  # 注销证明 (AH art. 25)
+            proof = cancellation_proof(
+                registration_number=app.registration_number or "", registry=self.registry_name,
+                ground=json.loads(app.payload).get("ground", "holder"),
+                governing_document_hash=app.document_hash or to_hex(keccak256(f"decision:{app.id}".encode())),
+                cancelled_on=self.clock())
+            with session_scope(self.engine) as session:
+                self._store(session, "cancellation-proof", proof)
+            document = to_hex(document_hash(proof))
+        return self._step(app.id, "register", actor, note=note, document=document)
 
     # --- what each kind sends --------------------------------------------------------------------
 
