@@ -53,3 +53,15 @@ def _store(ledger: Ledger, body: CheckpointCreate) -> dict[str, Any]:
 async def submit_checkpoint(body: CheckpointCreate, ledger: LedgerDep) -> dict[str, Any]:
     """Store an endorser's signature over a block hash; the signer must hold the endorser role on chain."""
     return await run_in_threadpool(_store, ledger, body)
+
+
+def _covering(ledger: Ledger, block_number: int) -> list[dict[str, Any]]:
+    rows = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id).covering(block_number)
+    return [{"block_number": r.block_number, "block_hash": r.block_hash, "signer": r.signer,
+             "signature": r.signature} for r in rows]
+
+
+@router.get("/covering/{block_number}", response_model=list[CheckpointPublic], responses=ERRORS)
+async def covering_checkpoint(block_number: int, ledger: LedgerDep) -> list[dict[str, Any]]:
+    """The signatures of the nearest signed block at or after ``block_number`` (what a bundle carries)."""
+    return await run_in_threadpool(_covering, ledger, block_number)

@@ -66,6 +66,9 @@ def test_endorsers_submit_checkpoints_and_others_are_refused(chain: Ledger, clie
     assert accepted.status_code == 201 and accepted.json()["signer"] == chain.accounts.get("arbitration").address
     refused = client.post("/checkpoints", json=body("outsider"))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    served = client.get(f"/checkpoints/covering/{number}").json()
+    assert any(c["signer"] == chain.accounts.get("arbitration").address for c in served)
+    assert client.get("/checkpoints/covering/99999999").status_code == 404
     wrong = client.post("/checkpoints", json={**body("notary"), "block_hash": "0x" + "00" * 32})
     assert wrong.status_code == 422
     assert client.post("/checkpoints", json={"block_number": -1}).status_code == 422
