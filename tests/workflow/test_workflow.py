@@ -51,6 +51,18 @@ def initial(workflow: Workflow, profile: str = "SZ", holder: str = "holder-a") -
     return app.id
 
 
+def through_notice(workflow: Workflow, clock: Clock) -> str:
+    """An SZ initial application taken through review and a public notice that has ended."""
+    app_id = initial(workflow, "SZ")
+    for step in (workflow.accept, workflow.begin_review, workflow.pass_formal_review):
+        step(app_id, "registrar")
+    workflow.file_review(app_id, "reviewer", os.urandom(32))
+    workflow.approve(app_id, "registrar")
+    workflow.start_notice(app_id, "registrar")
+    clock.today += timedelta(days=30)
+    return app_id
+
+
 def test_initial_registration_with_review_notice_and_objection(workflow: Workflow, clock: Clock,
                                                                chain: Ledger, engine: Engine) -> None:
     app_id = initial(workflow, "SZ")
@@ -149,13 +161,7 @@ def test_restart_resumes_a_stored_transaction(workflow: Workflow, chain: Ledger,
                                               clock: Clock) -> None:
     """Crash after the signed transaction was stored (sent or not): a new process finishes it once."""
     for sent in (False, True):
-        app_id = initial(workflow, "SZ")
-        for step in (workflow.accept, workflow.begin_review, workflow.pass_formal_review):
-            step(app_id, "registrar")
-        workflow.file_review(app_id, "reviewer", os.urandom(32))
-        workflow.approve(app_id, "registrar")
-        workflow.start_notice(app_id, "registrar")
-        clock.today += timedelta(days=30)
+        app_id = through_notice(workflow, clock)
         workflow.stage(workflow.get(app_id), "registrar")
         staged = workflow.get(app_id)
         assert staged.state == State.IN_PUBLIC_NOTICE and staged.tx_hash and staged.pending_tx_raw
@@ -171,14 +177,7 @@ def test_restart_resumes_a_stored_transaction(workflow: Workflow, chain: Ledger,
 
 def test_post_registration_kinds_without_notice_register_directly(workflow: Workflow, chain: Ledger,
                                                                   clock: Clock) -> None:
-    app_id = initial(workflow, "SZ")
-    for step in (workflow.accept, workflow.begin_review, workflow.pass_formal_review):
-        step(app_id, "registrar")
-    workflow.file_review(app_id, "reviewer", os.urandom(32))
-    workflow.approve(app_id, "registrar")
-    workflow.start_notice(app_id, "registrar")
-    clock.today += timedelta(days=30)
-    number = workflow.register(app_id, "registrar").registration_number
+    number = workflow.register(through_notice(workflow, clock), "registrar").registration_number
     assert number is not None
     # SZ art. 16-17: licence and transfer get no notice; the licensee/transferee files alone
     for kind, counterparty in (("licence", "bank"), ("transfer", "holder-b")):
