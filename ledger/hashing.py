@@ -173,6 +173,8 @@ def to_hex(data: bytes) -> str:
 
 
 def _jcs_number(value: int | float) -> str:
+    """ECMAScript ``Number.prototype.toString`` of ``value`` (RFC 8785 §3.2.2.3): the shortest digits that
+    round-trip, in plain notation for decimal exponents 1e-6 <= |x| < 1e21, else ``d.ddde±n``."""
     if isinstance(value, bool):  # bool is an int subclass; handled by the caller
         raise TypeError
     if isinstance(value, int):
@@ -184,18 +186,32 @@ def _jcs_number(value: int | float) -> str:
     if not math.isfinite(value):
         raise LedgerValueError("NaN and infinity cannot be represented in canonical JSON")
     if value == 0:
-        return "0"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    # ECMAScript Number.prototype.toString: shortest round-trip digits, exponent form outside [1e-6, 1e21).
-    text = repr(value)  # shortest round-trip digits, as ECMAScript uses
-    mantissa, _, exponent = text.partition("e")
-    if not exponent:
-        return text
-    exp = int(exponent)
-    if -7 < exp < 21:
-        return format(Decimal(text), "f")
-    return f"{mantissa}e{'+' if exp > 0 else '-'}{abs(exp)}"
+        return "0"  # also -0 (ECMAScript prints "0")
+    # repr() gives the shortest round-trip digits (as ECMAScript does); re-lay them out the ECMAScript way.
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    exponent = int(exponent) + len(digit_tuple) - len(digits)  # value = digits x 10^exponent
+    k = len(digits)
+    n = exponent + k  # ECMAScript's n: the decimal point sits after n digits
+    prefix = "-" if value < 0 else ""
+    if k <= n <= 21:
+        return prefix + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return prefix + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return prefix + "0." + "0" * -n + digits
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{prefix}{mantissa}e{'+' if n - 1 > 0 else '-'}{abs(n - 1)}"
+
+
+def _jcs_string(value: str) -> str:
+    """A JSON string as ECMAScript ``JSON.stringify`` writes it; a lone surrogate is not Unicode text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LedgerValueError(f"canonical JSON needs well-formed Unicode: {value[:40]!r} holds a lone "
+                               f"surrogate at position {exc.start}") from None
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _jcs(value: Any, out: list[str]) -> None:
@@ -208,7 +224,7 @@ def _jcs(value: Any, out: list[str]) -> None:
     elif isinstance(value, int | float):
         out.append(_jcs_number(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        out.append(_jcs_string(value))
     elif isinstance(value, list | tuple):
         out.append("[")
         for i, item in enumerate(value):
@@ -221,7 +237,7 @@ def _jcs(value: Any, out: list[str]) -> None:
         for i, key in enumerate(sorted(value, key=lambda k: _utf16_key(k))):
             if i:
                 out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(_jcs_string(key))
             out.append(":")
             _jcs(value[key], out)
         out.append("}")
@@ -232,7 +248,7 @@ def _jcs(value: Any, out: list[str]) -> None:
 def _utf16_key(key: object) -> bytes:
     if not isinstance(key, str):
         raise LedgerValueError(f"canonical JSON object keys must be strings, not {type(key).__name__}")
-    return key.encode("utf-16-be")
+    return key.encode("utf-16-be", "surrogatepass")
 
 
 def canonical_json(value: Any) -> bytes:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
+import random
+import struct
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import rfc8785
 from gmssl import func, sm3
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,6 +79,50 @@ def test_canonical_json_follows_rfc8785() -> None:
         canonical_json({"x": float("nan")})
     with pytest.raises(LedgerValueError):
         canonical_json({"x": 2**60})
+
+
+def test_canonical_numbers_use_the_ecmascript_shortest_form() -> None:
+    """RFC 8785 §3.2.2.3: whole-number floats from 1e16 to 1e21 print ECMAScript's digits, not exact integers."""
+    assert canonical_json(float(2**64)) == b"18446744073709552000"
+    assert canonical_json([1e16, 1e20, 123456789012345680000.0, 1e21]) == (
+        b"[10000000000000000,100000000000000000000,123456789012345680000,1e+21]")
+    assert canonical_json([5e-324, 1e-6, -1.5e-7, 9007199254740993.0]) == b"[5e-324,0.000001,-1.5e-7,9007199254740992]"
+
+
+def test_lone_surrogates_raise_the_ledgers_own_error() -> None:
+    for bad in ({"a": "\ud800"}, {"\udc00": 1}, ["ok", "x\udfffy"]):
+        with pytest.raises(LedgerValueError, match="lone surrogate"):
+            canonical_json(bad)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES)
+def test_canonical_json_equals_an_independent_implementation(value: Any) -> None:
+    """Trail of Bits' rfc8785 package, written apart from ours, gives the same bytes for any JSON value."""
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_canonical_numbers_equal_ecmascript_itself() -> None:
+    """The number forms are ECMAScript's own: Node's JSON.stringify prints the same text for edge cases and
+    for 2,000 random doubles (RFC 8785 defines numbers by ECMAScript's Number serialization)."""
+    rng = random.Random(8785)
+    edge = [2.0**64, 1e16, 1e21, 1e21 * (1 - 2**-52), 1e-6, 1e-7, 5e-324, 1.7976931348623157e308, 0.1 + 0.2,
+            333333333.33333329, 4.35, 0.000001234, 1e-7 * 3]
+    randoms = [rng.choice([-1, 1]) * rng.random() * 10 ** rng.randint(-30, 30) for _ in range(1000)]
+    bits = [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(1000)]
+    values = [v for v in edge + randoms + bits if v == v and abs(v) != float("inf")]
+    script = "const v = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log(JSON.stringify(v));"
+    text = json.dumps(values)  # Python's repr round-trips, so Node parses the same doubles
+    node = subprocess.run(["node", "-e", script], input=text, capture_output=True, text=True, check=True)
+    assert canonical_json(values).decode() == node.stdout.strip()
 
 
 def test_parse_digest_and_algorithm_names() -> None:
