@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import checkpoints, evidence, pages, registrations
+from api.routes import checkpoints, evidence, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -33,9 +33,7 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
 
 async def _sign_checkpoints(ledger: Ledger) -> None:
     """Background task: the endorser accounts this installation holds keys for sign the latest block."""
-    from ledger.proofs.checkpoints import CheckpointStore
-
-    store = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id)
+    store = ledger.checkpoints
     endorsers = ledger.accounts.with_role("endorser")
     while True:
         await asyncio.sleep(ledger.settings.checkpoint_interval)
@@ -96,5 +94,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(evidence.router)
     app.include_router(registrations.router)
     app.include_router(checkpoints.router)
+    app.include_router(trust.router)
     app.include_router(pages.router)
     return app

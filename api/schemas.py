@@ -46,6 +46,7 @@ class AnchorPublic(BaseModel):
     block_time_iso: str
     submitter: str
     batch: BatchPublic | None
+    ref: str | None = Field(default=None, description="The anchor's reference (a certificate: its unit id).")
 
 
 class EndorsementPublic(BaseModel):
@@ -56,8 +57,24 @@ class EndorsementPublic(BaseModel):
     block_number: int
 
 
+class CertificateStatusPublic(BaseModel):
+    """For an anchored certificate: what the registry holds of it now (REGISTRATION_RULES §3.8, §5.3)."""
+
+    registration_number: str | None
+    certificate_version: int | None = Field(description="Version of the certificate asked about, if known here.")
+    unit_id: str
+    state: Literal["valid", "superseded", "expired", "suspended", "cancelled", "revoked", "unknown"]
+    under_objection: bool
+    current_certificate_version: int
+    current_certificate_hash: str
+    valid_until: int = Field(description="Unix seconds; 0 = no expiry.")
+    as_of_time: int
+    summary: str
+
+
 class VerificationPublic(BaseModel):
-    """Whether a digest is anchored, with every anchor and endorsement found on chain."""
+    """Whether a digest is anchored, with every anchor and endorsement found on chain — and, for a certificate,
+    whether it is still the valid one: an anchored certificate may be superseded or cancelled."""
 
     digest: str
     hash_algorithm: str | None
@@ -65,6 +82,7 @@ class VerificationPublic(BaseModel):
     anchors: list[AnchorPublic]
     endorsements: list[EndorsementPublic]
     checks: list[str]
+    certificate: CertificateStatusPublic | None = None
 
 
 class ProofVerify(BaseModel):

@@ -24,8 +24,9 @@ from ledger.chain.node import LocalNode, free_port
 from ledger.config import Settings
 from ledger.context import Ledger
 from ledger.deployment import deploy
+from ledger.lifecycle import Action, Right
 from ledger.numbering import registration_number, unit_id
-from ledger.registry import Action, Right, initial_params
+from ledger.registry import initial_params
 from tests.contracts.registry_env import RegistryEnv, h
 
 EAS_ATTEST = {"EAS attest (bytes32 payload)": 200_272, "EAS attest (bytes32 + short string)": 267_699}

@@ -23,6 +23,12 @@ Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer"
 #: Anvil's and Hardhat's default development mnemonic: public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
+#: Display names of the dev authorities (what the trust list shows a court).
+DEV_DISPLAY_NAMES = {
+    "notary": "公证处 Notary office (dev key)",
+    "arbitration": "仲裁委员会 Arbitration commission (dev key)",
+    "time-service": "授时中心 Time service (dev key)",
+}
 #: name -> (HD index, roles, endorser kind)
 DEV_ACCOUNTS: dict[str, tuple[int, list[Role], str | None]] = {
     "admin": (0, ["admin"], None),
@@ -48,6 +54,8 @@ class OperatorAccount(BaseModel):
     private_key: SecretStr
     roles: list[Role] = Field(default_factory=list)
     endorser_kind: str | None = None
+    display_name: str | None = Field(default=None, description="Who the account is, as the trust list and "
+                                     "documents name it (e.g. 天津市公证处).")
 
     @property
     def signer(self) -> LocalAccount:
@@ -107,7 +115,8 @@ def write_dev_accounts(path: Path) -> None:
     accounts = {}
     for name, (index, roles, kind) in DEV_ACCOUNTS.items():
         acct = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-        accounts[name] = {"private_key": "0x" + bytes(acct.key).hex(), "roles": roles, "endorser_kind": kind}
+        accounts[name] = {"private_key": "0x" + bytes(acct.key).hex(), "roles": roles, "endorser_kind": kind,
+                          "display_name": DEV_DISPLAY_NAMES.get(name)}
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"note": "development keys from the public dev mnemonic; never use them on a real network",
            "accounts": accounts}

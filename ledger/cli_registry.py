@@ -21,10 +21,11 @@ from rich.table import Table
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError
 from ledger.hashing import digest_bytes, digest_file, looks_like_digest, parse_digest, to_hex
+from ledger.lifecycle import ObjectionStatus, Right, UnitStatus
 from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import ObjectType
-from ledger.registry import ObjectionStatus, Right, UnitStatus, objection_id
+from ledger.registry import objection_id
 from ledger.workflow import CHINA, State
 
 app = typer.Typer(help="Registration units: apply, review, notice, register, and every later filing.",

@@ -39,6 +39,7 @@ class CompiledContract:
     bytecode: bytes
     runtime_bytecode: bytes
     compiler: dict[str, Any]
+    storage_layout: dict[str, Any]  # solc's storageLayout: what state proofs decode (ledger.proofs.state)
 
 
 class Toolchain:
@@ -87,7 +88,8 @@ class Toolchain:
             "settings": {
                 **config["settings"],
                 "outputSelection": {
-                    "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}
+                    "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata",
+                                "storageLayout"]}
                 },
             },
         }
@@ -117,6 +119,7 @@ class Toolchain:
                     bytecode=bytes.fromhex(data["evm"]["bytecode"]["object"]),
                     runtime_bytecode=bytes.fromhex(data["evm"]["deployedBytecode"]["object"]),
                     compiler=compiler,
+                    storage_layout=data.get("storageLayout") or {},
                 )
         return contracts
 

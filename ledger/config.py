@@ -34,6 +34,10 @@ class Settings(BaseModel):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the public verify pages.")
     checkpoint_interval: float = Field(default=30.0, ge=0, description="Seconds between checkpoint signatures "
                                        "by the endorser keys this installation holds (0 = off).")
+    checkpoint_wait: float = Field(default=60.0, ge=0, description="Seconds a bundle export waits for the "
+                                   "authorities' checkpoint when this installation holds no endorser key.")
+    trust_threshold: int = Field(default=2, ge=1, description="Authorities that must sign a block, as the "
+                                 "published trust list states it (capped at the number of authorities).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +56,8 @@ class Settings(BaseModel):
             ("registry_name", "LEDGER_REGISTRY_NAME"),
             ("public_url", "LEDGER_PUBLIC_URL"),
             ("checkpoint_interval", "LEDGER_CHECKPOINT_INTERVAL"),
+            ("checkpoint_wait", "LEDGER_CHECKPOINT_WAIT"),
+            ("trust_threshold", "LEDGER_TRUST_THRESHOLD"),
         ):
             if env.get(var):
                 values[key] = env[var]

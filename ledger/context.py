@@ -20,6 +20,7 @@ from ledger.config import Settings
 from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
+from ledger.proofs.checkpoints import CheckpointStore
 from ledger.registry import AssetRegistryClient
 from ledger.workflow import Workflow, today_in_china
 
@@ -65,6 +66,13 @@ class Ledger:
     @cached_property
     def evidence(self) -> EvidenceService:
         return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id)
+
+    @cached_property
+    def checkpoints(self) -> CheckpointStore:
+        """Authority checkpoint signatures of this deployment."""
+        deployment = self.deployment
+        return CheckpointStore(self.engine, self.client, deployment.deployment_id,
+                               {name: record.address for name, record in deployment.contracts.items()})
 
     @cached_property
     def assets(self) -> AssetRegistryClient:

@@ -18,6 +18,7 @@ HEX32 = r"^0x[0-9a-f]{64}$"
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 NUMBER = r"^[A-Z]{2,4}-\d{4}-\d{6}-[0-9A-Z]$"
+CERTIFICATE_SCHEMA = "ledger.certificate/1"
 
 
 class _Strict(BaseModel):

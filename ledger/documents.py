@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ledger.document_schemas import CERTIFICATE_SCHEMA
 from ledger.hashing import HashAlgorithm, document_digest
+from ledger.lifecycle import Right
 from ledger.profiles import JurisdictionProfile, ObjectType
-from ledger.registry import Right
 
-CERTIFICATE_SCHEMA = "ledger.certificate/1"
 RIGHT_NAMES = {Right.HOLDING: "数据资源持有权", Right.PROCESSING_USE: "数据加工使用权",
                Right.PRODUCT_OPERATION: "数据产品经营权"}
 

@@ -117,6 +117,12 @@ class AnchorReceipt:
     submitter: str
     kind: EvidenceKind | None = None
     batch: BatchMembership | None = None
+    ref: bytes | None = None  # the anchor's reference (for a certificate: its registration unit id)
+
+    @property
+    def certificate_unit(self) -> bytes | None:
+        """The registration unit of an anchored certificate (TJIFA §8.2.3), else None."""
+        return self.ref if self.kind is EvidenceKind.CERTIFICATE and self.ref is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +131,7 @@ class AnchorReceipt:
             "tx_hash": self.tx_hash, "block_number": self.block_number, "block_time": self.block_time,
             "block_time_iso": _iso(self.block_time), "submitter": self.submitter,
             "batch": self.batch.as_dict() if self.batch else None,
+            "ref": to_hex(self.ref) if self.ref is not None else None,
         }
 
 
@@ -235,7 +242,7 @@ class EvidenceService:
         return AnchorReceipt(
             digest=digest, algorithm=algorithm, kind=kind, tx_hash=receipt["transactionHash"],
             block_number=int(receipt["blockNumber"], 16), block_time=int(block["timestamp"], 16),
-            submitter=sender.address,
+            submitter=sender.address, ref=ref,
         )
 
     def anchor_batch(self, sender: TransactionSender, entries: Sequence[tuple[HashAlgorithm, bytes]],
@@ -369,6 +376,7 @@ class EvidenceService:
                     digest=digest, algorithm=HashAlgorithm(alg_id), kind=EvidenceKind(kind_id),
                     tx_hash=logs[0]["transactionHash"] if logs else "", block_number=block_number,
                     block_time=timestamp, submitter=submitter,
+                    ref=bytes(self.registry.decode_log("EvidenceAnchored", logs[0])["ref"]) if logs else None,
                 ))
                 result.checks.append("single anchor found in EvidenceRegistry.anchorOf")
         # (algorithm, membership) pairs to check: batches recorded here, and the caller's own proof if given

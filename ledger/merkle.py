@@ -5,6 +5,14 @@ as ``EvidenceRegistry.leafHash`` computes them — so a leaf can never be mistak
 Inner nodes hash the sorted pair (``Hashes.commutativeKeccak256``); an odd node at the end of a level
 moves up unchanged. A proof is the list of sibling hashes from the leaf up; verification folds it.
 
+Compatibility, precisely: every *proof* this module produces verifies with OpenZeppelin's
+``MerkleProof.verify`` / ``processProof`` (and so on chain in ``EvidenceRegistry.verifyInclusion``). The *tree
+shape* is not OpenZeppelin's ``StandardMerkleTree`` (@openzeppelin/merkle-tree): that library sorts the leaves
+by hash and lays the tree out as a complete binary tree in an array, while here leaves stay in submission
+order (so a receipt's ``leaf_index`` is its position in the batch) and an odd node is promoted. The same digests
+therefore give a different *root* than ``StandardMerkleTree.of(...)`` — and a ``StandardMerkleTree`` multiproof
+is not produced here.
+
 Batches hold up to hundreds of thousands of digests, so entries travel as one packed byte string of
 33-byte records (algorithm id, digest) and each tree level is one byte string of 32-byte nodes: cheap to
 store, to slice proofs from, and to hand to another process.

@@ -23,9 +23,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ledger.document_schemas import validate_document
+from ledger.document_schemas import CERTIFICATE_SCHEMA, validate_document
 from ledger.errors import ConfigurationError, LedgerValueError
 from ledger.hashing import canonical_json, digest_bytes, to_hex
+from ledger.numbering import unit_id
+from ledger.proofs.trust import TrustRoots
+from ledger.proofs.verify import Check, verify_bundle
 
 FONT_NAME = "WenQuanYiMicroHei"
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",)
@@ -142,11 +145,15 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
     url = verify_url(base_url, doc_hash)
     _draw_qr(pdf, url, width - 150, 40, 100)
     pdf.setFont(font, 8)
+    presentation = (bundle or {}).get("presentation") or {}
+    trust_url, trust_sha = presentation.get("trust_list_url"), presentation.get("trust_list_sha256")
     footer = ["文件哈希 Document SHA-256:", to_hex(doc_hash), "在线核验 Verify online:", *_wrap(url, 70),
-              "离线核验 Verify offline: ledger proof verify <this PDF>",
-              "(document.json and bundle.json are attached: the PDF alone is enough)"]
+              "离线核验 Verify offline: ledger proof verify <this PDF> --trust <trust list>"]
+    if trust_url and trust_sha:  # the trust roots come from the platform, never from the PDF itself
+        footer += [f"信任列表 Trust list: {trust_url}", f"  SHA-256 {trust_sha}"]
+    footer.append("(document.json and bundle.json are attached: the PDF and the trust list are enough)")
     for i, line in enumerate(footer):
-        pdf.drawString(50, 135 - 11 * i, line)
+        pdf.drawString(50, 140 - 10 * i, line)
     pdf.showPage()
     pdf.save()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
@@ -179,12 +186,11 @@ def embedded(pdf_bytes: bytes) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return document, bundle
 
 
-def verify_pdf(pdf_bytes: bytes, trusted: list[str] | None = None, threshold: int = 1,
-               rpc_url: str | None = None) -> list[Any]:
-    """Checks a document PDF offline: its attachments, the document's schema and hash, the court bundle, and
-    that the PDF is exactly what its attachments render to (so no byte of it was changed)."""
-    from ledger.proofs.bundle import Check, verify_bundle
-
+def verify_pdf(pdf_bytes: bytes, trust: TrustRoots | None = None, threshold: int | None = None,
+               rpc_url: str | None = None) -> list[Check]:
+    """Checks a document PDF offline: its attachments, the document's schema and hash, the court bundle (for a
+    certificate: the registry status of its unit too), and that the PDF is exactly what its attachments render
+    to (so no byte of it was changed)."""
     checks: list[Check] = []
     try:
         document, bundle = embedded(pdf_bytes)
@@ -204,10 +210,11 @@ def verify_pdf(pdf_bytes: bytes, trusted: list[str] | None = None, threshold: in
     if not _same(claimed, to_hex(doc_hash)) or (bundle.get("subject") or {}).get("hash_algorithm") != "sha256":
         return [*checks, Check("document hash", False, f"the document hashes to {to_hex(doc_hash)}, the bundle "
                                                       f"proves {claimed}")]
-    bundle_checks = verify_bundle(bundle, None, trusted, threshold, rpc_url)
+    unit = unit_id(document["registration_number"]) if document["schema"] == CERTIFICATE_SCHEMA else None
+    bundle_checks = verify_bundle(bundle, None, trust, threshold, rpc_url, certificate_unit=unit)
     checks.extend(c if c.name != "document hash" else Check("document hash", True, f"SHA-256 of the canonical "
                   f"document = {to_hex(doc_hash)}, the digest the bundle proves") for c in bundle_checks)
-    if all(c.ok for c in checks):
+    if all(c.ok or c.level != "error" for c in checks):
         try:
             same = render_pdf(document, bundle) == pdf_bytes
         except (LedgerValueError, ConfigurationError) as exc:

@@ -30,15 +30,14 @@ from ledger.document_schemas import validate_document
 from ledger.documents import cancellation_proof, certificate, document_hash, supplementary_notice
 from ledger.errors import ContractRevertError, LedgerError, LedgerValueError, NotFoundError
 from ledger.hashing import canonical_json, keccak256, parse_digest, to_hex
+from ledger.lifecycle import Action, CancellationGround
 from ledger.models import Application, ApplicationEvent, NoticeObjection, StoredDocument, utcnow
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType, load_profiles
 from ledger.registry import (
     EMPTY_CONSENT,
     ZERO32,
-    Action,
     AssetRegistryClient,
-    CancellationGround,
     cancel_params,
     entry_params,
     entry_request,

@@ -14,13 +14,15 @@ from ledger.context import Ledger
 from ledger.errors import ForbiddenError, LedgerValueError
 from ledger.evidence import ENDORSER_ROLE
 from ledger.hashing import parse_digest
-from ledger.proofs.checkpoints import CheckpointStore, recover_checkpoint_signer
+from ledger.proofs.authority import recover_checkpoint_signer
 
 router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
 
 
 class CheckpointCreate(BaseModel):
-    """An endorser's EIP-191 signature over the checkpoint text of a block (see ledger.proofs.checkpoints)."""
+    """An endorser's EIP-191 signature over the checkpoint text of a block: ``ledger checkpoint/2`` with the
+    chain id, block number, block hash and the registry contracts (see ledger.proofs.checkpoints); canonical
+    signatures only (low s, v 27 or 28)."""
 
     block_number: int = Field(ge=0)
     block_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
@@ -39,12 +41,12 @@ def _store(ledger: Ledger, body: CheckpointCreate) -> dict[str, Any]:
     if chain_hash.lower() != body.block_hash.lower():
         raise LedgerValueError(f"block {body.block_number} of this chain has hash {chain_hash}, not {body.block_hash}")
     signature = bytes.fromhex(body.signature[2:])
+    store = ledger.checkpoints
     signer = recover_checkpoint_signer(ledger.client.chain_id, body.block_number, parse_digest(body.block_hash),
-                                       signature)
+                                       signature, store.contracts)
     if not ledger.evidence.has_role(ENDORSER_ROLE, signer):
         raise ForbiddenError(f"{signer} signed this checkpoint but does not hold the endorser role")
-    row = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id).add(
-        body.block_number, body.block_hash, signer, signature)
+    row = store.add(body.block_number, body.block_hash, signer, signature)
     return {"block_number": row.block_number, "block_hash": row.block_hash, "signer": row.signer,
             "signature": row.signature}
 
@@ -56,7 +58,7 @@ async def submit_checkpoint(body: CheckpointCreate, ledger: LedgerDep) -> dict[s
 
 
 def _covering(ledger: Ledger, block_number: int) -> list[dict[str, Any]]:
-    rows = CheckpointStore(ledger.engine, ledger.client, ledger.deployment.deployment_id).covering(block_number)
+    rows = ledger.checkpoints.covering(block_number)
     return [{"block_number": r.block_number, "block_hash": r.block_hash, "signer": r.signer,
              "signature": r.signature} for r in rows]
 

@@ -21,6 +21,7 @@ from api.schemas import (
 from ledger.context import Ledger
 from ledger.evidence import Batcher, EvidenceKind
 from ledger.hashing import HashAlgorithm, new_hasher, parse_digest
+from ledger.services.proofs import verify_evidence
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -72,12 +73,17 @@ async def anchor_file(
     return await _anchor(ledger, batcher, provider.account, digest, alg, EvidenceKind.parse(kind), mode)
 
 
+def _verification(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm | None, root: bytes | None = None,
+                  proof: list[bytes] | None = None) -> dict[str, Any]:
+    result, certificate = verify_evidence(ledger, digest, algorithm, root, proof)
+    return {**result.as_dict(), "certificate": certificate.as_dict() if certificate else None}
+
+
 @router.get("/verify/{digest}", response_model=VerificationPublic, responses=ERRORS)
 async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorithm | None = None) -> dict[str, Any]:
-    """Is this digest anchored? Public."""
+    """Is this digest anchored — and, for a certificate, is it still the valid one? Public."""
     alg = HashAlgorithm.parse(hash_algorithm) if hash_algorithm else None
-    result = await run_in_threadpool(ledger.evidence.verify, parse_digest(digest), alg)
-    return result.as_dict()
+    return await run_in_threadpool(_verification, ledger, parse_digest(digest), alg)
 
 
 @router.post("/verify", response_model=VerificationPublic, responses=ERRORS)
@@ -89,15 +95,13 @@ async def verify_file(
     """Upload a file to check whether its digest is anchored. Public."""
     alg = HashAlgorithm.parse(hash_algorithm)
     digest = await digest_upload(file, alg)
-    result = await run_in_threadpool(ledger.evidence.verify, digest, alg)
-    return result.as_dict()
+    return await run_in_threadpool(_verification, ledger, digest, alg)
 
 
 @router.post("/verify/proof", response_model=VerificationPublic, responses=ERRORS)
 async def verify_with_proof(body: ProofVerify, ledger: LedgerDep) -> dict[str, Any]:
     """Check a batched digest with the root and proof from its receipt. Public."""
-    result = await run_in_threadpool(
-        ledger.evidence.verify, parse_digest(body.digest), HashAlgorithm.parse(body.hash_algorithm),
+    return await run_in_threadpool(
+        _verification, ledger, parse_digest(body.digest), HashAlgorithm.parse(body.hash_algorithm),
         parse_digest(body.root), [parse_digest(p) for p in body.proof],
     )
-    return result.as_dict()

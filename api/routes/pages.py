@@ -14,6 +14,7 @@ from api.routes.evidence import digest_upload
 from ledger.errors import LedgerError
 from ledger.evidence import Verification
 from ledger.hashing import HashAlgorithm, parse_digest, to_hex
+from ledger.services.proofs import CertificateView, verify_evidence
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -45,7 +46,36 @@ def home() -> HTMLResponse:
 <button>Verify</button></fieldset></form>""")
 
 
-def _result_html(result: Verification) -> str:
+_STATE_HEADLINE = {
+    "valid": ("ok", "Valid certificate 证书有效"),
+    "superseded": ("no", "Superseded 已被取代 — not the current certificate"),
+    "expired": ("no", "Expired 已过期"),
+    "suspended": ("no", "Suspended 已中止"),
+    "cancelled": ("no", "Cancelled 已注销"),
+    "revoked": ("no", "Revoked 已撤销"),
+    "unknown": ("no", "Not registered 未登记"),
+}
+
+
+def _certificate_html(view: CertificateView) -> str:
+    """The certificate's current status first: a court or bank must never read 'anchored' as 'valid'."""
+    status = view.status
+    css, title = _STATE_HEADLINE[status.state]
+    parts = [f'<p class="{css}">{escape(title)}</p>']
+    if status.under_objection:
+        parts.append('<p class="no">Under objection 存在异议: a disposal needs a written risk acknowledgement '
+                     "(SZ art. 20)</p>")
+    number = escape(view.registration_number or view.unit_id)
+    version = f" version {view.certificate_version}" if view.certificate_version else ""
+    parts.append(f"<p>Registration {number}{version}: {escape(status.describe())}</p>")
+    if status.state == "superseded":
+        current = escape(status.current_certificate_hash)
+        parts.append(f'<p>Current version 当前版本: <a href="/verify/{current}">version {status.current_version}'
+                     f" <code>{current}</code></a></p>")
+    return "".join(parts)
+
+
+def _result_html(result: Verification, certificate: CertificateView | None = None) -> str:
     if not result.anchored:
         return (f'<p class="no">Not anchored 未存证</p><p>Digest <code>{to_hex(result.digest)}</code> '
                 f'is not anchored on this chain.</p>')
@@ -57,7 +87,9 @@ def _result_html(result: Verification) -> str:
                     f"<td>submitter <code>{a.submitter}</code><br>tx <code>{a.tx_hash}</code></td></tr>")
     ends = "".join(f"<li>{escape(e.endorser_kind)} <code>{e.endorser}</code>, block {e.block_number}</li>"
                    for e in result.endorsements) or "<li>none</li>"
-    return (f'<p class="ok">Anchored 已存证</p><p>Digest <code>{to_hex(result.digest)}</code></p>'
+    head = (_certificate_html(certificate) + "<h2>Anchor 存证</h2>") if certificate else (
+        '<p class="ok">Anchored 已存证</p>')
+    return (f"{head}<p>Digest <code>{to_hex(result.digest)}</code></p>"
             f"<table>{''.join(rows)}</table><h2>Endorsements 背书</h2><ul>{ends}</ul>")
 
 
@@ -65,10 +97,12 @@ def _result_html(result: Verification) -> str:
 async def verify_digest_page(digest: str, ledger: LedgerDep) -> HTMLResponse:
     """Where a document's QR code points: is this hash anchored? (SHA-256 of the canonical document)."""
     try:
-        result = await run_in_threadpool(ledger.evidence.verify, parse_digest(digest), HashAlgorithm.SHA256)
+        result, certificate = await run_in_threadpool(verify_evidence, ledger, parse_digest(digest),
+                                                      HashAlgorithm.SHA256)
     except LedgerError as exc:
         return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
-    return _page("Verification result 核验结果", f"<h1>Verification result 核验结果</h1>{_result_html(result)}")
+    return _page("Verification result 核验结果",
+                 f"<h1>Verification result 核验结果</h1>{_result_html(result, certificate)}")
 
 
 @router.post("/verify", response_class=HTMLResponse)
@@ -84,7 +118,8 @@ async def verify_page(
             value = await digest_upload(file, alg)
         else:
             value = parse_digest(digest or "")
-        result = await run_in_threadpool(ledger.evidence.verify, value, alg)
+        result, certificate = await run_in_threadpool(verify_evidence, ledger, value, alg)
     except LedgerError as exc:
         return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
-    return _page("Verification result 核验结果", f"<h1>Verification result 核验结果</h1>{_result_html(result)}")
+    return _page("Verification result 核验结果",
+                 f"<h1>Verification result 核验结果</h1>{_result_html(result, certificate)}")

@@ -17,9 +17,9 @@ from api.routes.evidence import ERRORS
 from ledger.context import Ledger
 from ledger.errors import NotFoundError
 from ledger.hashing import to_hex
+from ledger.lifecycle import Right, UnitStatus
 from ledger.models import StoredDocument
 from ledger.numbering import unit_id, validate_number
-from ledger.registry import Right, UnitStatus
 from ledger.workflow import CHINA
 
 router = APIRouter(prefix="/registrations", tags=["registrations"])

@@ -3,8 +3,9 @@
 Facts this follows (Besu: QbftExtraDataCodec, BftBlockHashing, QbftRound, BftHelpers):
 - extraData = RLP([vanity, [validator addresses], vote ([] when none), round (RLP integer), [committed seals]]);
 - the block hash hashes the header with extraData re-encoded with round 0 and no seals;
-- a committed seal is a 65-byte secp256k1 signature (r || s || recId, recId 0 or 1) over keccak256 of the
-  header RLP with extraData re-encoded with the real round and no seals — no message-code byte appended;
+- a committed seal is a 65-byte secp256k1 signature (r || s || recId, recId 0 or 1, low s as Besu normalises
+  it) over keccak256 of the header RLP with extraData re-encoded with the real round and no seals — no
+  message-code byte appended; only that canonical spelling is accepted (``ledger.proofs.signatures``);
 - a block needs ((2N - 1) // 3) + 1 seals from distinct validators (N = validator count).
 """
 
@@ -14,12 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import rlp
-from eth_keys.datatypes import Signature
-from eth_keys.exceptions import BadSignature
-from eth_utils.exceptions import ValidationError
 
 from ledger.errors import LedgerValueError
 from ledger.hashing import keccak256, to_hex
+from ledger.proofs.signatures import recover
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,10 @@ def verify_seals(header_rlp: bytes, trusted: set[str] | None = None) -> tuple[bo
     digest = seal_hash(header_rlp)
     signers: list[str] = []
     for seal in extra.seals:
-        if len(seal) != 65 or seal[64] > 1:
-            return False, "a committed seal is not a 65-byte signature with recovery id 0 or 1"
         try:
-            signer = Signature(seal).recover_public_key_from_msg_hash(digest).to_checksum_address().lower()
-        except (BadSignature, ValidationError, ValueError) as exc:
-            return False, f"a committed seal does not recover: {exc}"
+            signer = recover(digest, seal, v_base=0).lower()
+        except LedgerValueError as exc:
+            return False, f"a committed seal is refused: {exc.user_message}"
         if signer not in validators:
             return False, f"seal by {signer}, which is not a validator"
         if signer in signers:

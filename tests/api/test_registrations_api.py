@@ -59,7 +59,8 @@ def test_endorsers_submit_checkpoints_and_others_are_refused(chain: Ledger, clie
     number, block_hash = int(block["number"], 16), bytes.fromhex(block["hash"][2:])
 
     def body(name: str) -> dict[str, object]:
-        signature = sign_checkpoint(chain.accounts.get(name).signer, chain.client.chain_id, number, block_hash)
+        signature = sign_checkpoint(chain.accounts.get(name).signer, chain.client.chain_id, number, block_hash,
+                                    chain.checkpoints.contracts)
         return {"block_number": number, "block_hash": block["hash"], "signature": "0x" + signature.hex()}
 
     accepted = client.post("/checkpoints", json=body("arbitration"))
@@ -72,6 +73,10 @@ def test_endorsers_submit_checkpoints_and_others_are_refused(chain: Ledger, clie
     wrong = client.post("/checkpoints", json={**body("notary"), "block_hash": "0x" + "00" * 32})
     assert wrong.status_code == 422
     assert client.post("/checkpoints", json={"block_number": -1}).status_code == 422
+    # a signature over the old text (no contracts named) is refused: it does not vouch for the registry
+    old = sign_checkpoint(chain.accounts.get("notary").signer, chain.client.chain_id, number, block_hash, {})
+    stale = client.post("/checkpoints", json={**body("notary"), "signature": "0x" + old.hex()})
+    assert stale.status_code == 403 and stale.json()["error"]["code"] == "forbidden"
 
 
 def test_qr_verify_page(client: TestClient) -> None:

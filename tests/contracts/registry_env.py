@@ -14,14 +14,13 @@ from ledger.chain.contract import ContractHandle
 from ledger.chain.sender import TransactionSender
 from ledger.context import Ledger
 from ledger.errors import ContractRevertError
+from ledger.lifecycle import Action, Right
 from ledger.numbering import registration_number, unit_id
 from ledger.profiles import ObjectType, load_profiles
 from ledger.registry import (
     ZERO32,
-    Action,
     AssetRegistryClient,
     Consent,
-    Right,
     cancel_params,
     entry_params,
     entry_request,

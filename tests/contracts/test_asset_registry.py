@@ -5,14 +5,11 @@ from __future__ import annotations
 import pytest
 from eth_keys import keys
 
+from ledger.lifecycle import Action, ObjectionStatus, Right, UnitStatus
 from ledger.numbering import registration_number, unit_id
 from ledger.profiles import ObjectType
 from ledger.registry import (
     ZERO32,
-    Action,
-    ObjectionStatus,
-    Right,
-    UnitStatus,
     declaration_params,
     entry_params,
     entry_request,
@@ -100,6 +97,24 @@ def test_consent_forgery_replay_and_expiry(env: RegistryEnv) -> None:
     signature = consent[2]
     recovered = keys.Signature(signature[:64] + bytes([signature[64] - 27])).recover_public_key_from_msg_hash(digest)
     assert recovered.to_checksum_address() == env.address("holder-a")
+
+
+def test_only_canonical_consent_signatures_count(env: RegistryEnv) -> None:
+    """Issue #7: a consent respelled as (r, n - s) or with v 0/1 is the same key's signature in another form; the
+    contract (OpenZeppelin ECDSA) refuses both, so one signed consent has one spelling."""
+    from ledger.proofs.signatures import SECP256K1_N, canonical_problem
+
+    _uid, (registration, consent) = env.initial_args("TJIFA")
+    nonce, deadline, signature = consent
+    assert canonical_problem(signature) is None
+    s = int.from_bytes(signature[32:64], "big")
+    high_s = signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - signature[64]])
+    zero_based = signature[:64] + bytes([signature[64] - 27])
+    for respelled in (high_s, zero_based):
+        assert canonical_problem(respelled) is not None
+        refusal = env.refused("registrar", "registerInitial", registration, (nonce, deadline, respelled))
+        assert refusal.error_name == "ConsentInvalid"
+    env.registry.transact(env.sender("registrar"), "registerInitial", registration, consent)  # the canonical one
 
 
 def test_reissue_supersedes_the_certificate(env: RegistryEnv) -> None:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
 from ledger.errors import ContractRevertError
-from ledger.registry import ZERO32, Action, ObjectionStatus, Right, UnitStatus, objection_id
+from ledger.lifecycle import Action, ObjectionStatus, Right, UnitStatus
+from ledger.registry import ZERO32, objection_id
 from tests.contracts.registry_env import EMPTY, PROFILES, RegistryEnv, h
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]

@@ -11,7 +11,8 @@ import pytest
 from ledger.errors import ContractRevertError
 from ledger.evidence import ENDORSER_ROLE
 from ledger.hashing import keccak256
-from ledger.registry import ZERO32, Action, UnitStatus
+from ledger.lifecycle import Action, UnitStatus
+from ledger.registry import ZERO32
 from tests.contracts.registry_env import EMPTY, PROFILES, RegistryEnv, h
 
 pytestmark = pytest.mark.chain

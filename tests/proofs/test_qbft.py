@@ -72,3 +72,20 @@ def test_malformed_extra_data_is_refused(garbage: bytes) -> None:
 
     with pytest.raises(LedgerValueError):
         qbft.decode_extra(garbage)
+
+
+def test_only_canonical_seals_count() -> None:
+    """Issue #7: Besu writes low-s seals with recovery id 0/1; a respelled seal (n - s, or v 27/28) is refused."""
+    from ledger.proofs.signatures import SECP256K1_N
+
+    sealed = header(KEYS[:3])
+    fields = rlp.decode(sealed)
+    extra = qbft.decode_extra(fields[12])
+    first = extra.seals[0]
+    s = int.from_bytes(first[32:64], "big")
+    respellings = [first[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([1 - first[64]]),
+                   first[:64] + bytes([first[64] + 27])]
+    for seal in respellings:
+        fields[12] = extra.encode(seals=[seal, *extra.seals[1:]])
+        ok, why = qbft.verify_seals(bytes(rlp.encode(fields)))
+        assert not ok and "canonical" in why, why

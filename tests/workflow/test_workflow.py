@@ -13,10 +13,10 @@ from sqlmodel import Session
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.hashing import to_hex
+from ledger.lifecycle import UnitStatus
 from ledger.models import StoredDocument
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import ObjectType
-from ledger.registry import UnitStatus
 from ledger.workflow import TRANSITIONS, State, Workflow, WorkflowError
 
 pytestmark = pytest.mark.chain

@@ -1,0 +1,20 @@
+"""The offline verifier imports only what verification needs (issue #7, REDESIGN-SKETCH step 1): no web3, no
+SQL, no workflow, no deployment or wiring code — so it runs anywhere and its trusted base stays small."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+FORBIDDEN = ("web3", "sqlalchemy", "sqlmodel", "eth_account", "fastapi", "ledger.context", "ledger.workflow",
+             "ledger.deployment", "ledger.evidence", "ledger.chain", "ledger.proofs.bundle", "ledger.services")
+
+
+def test_the_verifier_and_pdf_check_import_nothing_else() -> None:
+    script = ("import json, sys; import ledger.proofs.verify, ledger.pdf, ledger.proofs.trust; "
+              "print(json.dumps(sorted(sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                       check=True).stdout)
+    leaked = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+    assert leaked == []
