@@ -21,7 +21,7 @@ from api.routes import checkpoints, evidence, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, TransactionPendingError
 from ledger.evidence import Batcher
 
 log = logging.getLogger("ledger.api")
@@ -44,6 +44,17 @@ async def _sign_checkpoints(ledger: Ledger) -> None:
                 log.exception("checkpoint signing by %s failed", account.name)
 
 
+async def _keep(ledger: Ledger) -> None:
+    """Background task: the outbox's maintenance pass — finish, re-send or repair stored transactions, and
+    detect a chain that lost blocks (ledger.chain.outbox)."""
+    while True:
+        try:
+            await asyncio.to_thread(ledger.outbox.keep)
+        except Exception:  # a chain that does not answer: try again next round
+            log.exception("outbox pass failed")
+        await asyncio.sleep(ledger.settings.keeper_interval)
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
@@ -52,11 +63,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
         ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
-        ledger.workflow.resume()  # finish registrations whose transaction was stored before a stop
-        signer = asyncio.create_task(_sign_checkpoints(ledger)) if ledger.settings.checkpoint_interval else None
+        _ = ledger.workflow  # registers its outbox completion before the keeper's first pass
+        tasks = [asyncio.create_task(_keep(ledger))]  # stored transactions finish in the background: a pending
+        if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
+            tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
         yield
-        if signer is not None:
-            signer.cancel()
+        for task in tasks:
+            task.cancel()
         batchers: dict[str, Batcher] = app.state.batchers
         for batcher in batchers.values():
             batcher.close()
@@ -71,6 +84,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        if isinstance(exc, TransactionPendingError):
+            response = _error(exc.http_status, exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         return _error(exc.http_status, exc.code, exc.user_message)
 
     @app.exception_handler(RequestValidationError)
@@ -88,8 +105,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, object]:
         deployment = ledger.deployment
-        return {"status": "ok", "chain_id": deployment.chain_id, "block": ledger.client.block_number(),
-                "contracts": {n: r.address for n, r in deployment.contracts.items()}}
+        journal = ledger.outbox.status()
+        rollback = journal.last_rollback
+        repairing = rollback is not None and journal.pending > 0
+        return {"status": "degraded" if repairing else "ok", "chain_id": deployment.chain_id,
+                "block": ledger.client.block_number(),
+                "contracts": {n: r.address for n, r in deployment.contracts.items()},
+                "journal": {"pending": journal.pending, "failed": journal.failed,
+                            "oldest_pending_tx": journal.oldest_pending_tx, "failures": journal.failures,
+                            "last_rollback": rollback.detail if rollback else None}}
 
     app.include_router(evidence.router)
     app.include_router(registrations.router)

@@ -126,7 +126,8 @@ def main() -> None:
         for metric, figure, target, result in rows:
             print(f"{metric:<{width}}  {figure:>22}  {target:>11}  {result}")
         print(f"\n(digests={args.digests:,}, batch size={args.batch_size:,}, interval={args.interval}s, "
-              f"database={settings.database.split(':')[0]}, anvil automine)")
+              f"database={settings.database.split(':')[0]}, anvil automine; load average "
+              f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})")
     finally:
         node.stop()
 

@@ -101,6 +101,30 @@ def chain_status(ctx: typer.Context) -> None:
     deployment = ledger.deployment
     for name, record in deployment.contracts.items():
         console.print(f"{name} at {record.address} (deployed in block {record.deploy_block})")
+    rollback = ledger.outbox.check_rollback()
+    journal = ledger.outbox.status()
+    console.print(f"outbox: {journal.pending} transaction(s) pending, {journal.failed} failed"
+                  + (f"; oldest pending {journal.oldest_pending_tx}" if journal.oldest_pending_tx else ""),
+                  highlight=False)
+    if rollback is not None:
+        console.print(f"[red]chain rollback:[/red] {rollback.detail} ({rollback.intents} transaction(s)); "
+                      "`ledger chain reconcile` (or a running `ledger serve`) sends them again", highlight=False)
+    for failure in journal.failures:
+        console.print(f"[red]failed:[/red] {failure}", highlight=False)
+
+
+@chain_app.command("reconcile")
+def chain_reconcile(ctx: typer.Context) -> None:
+    """One outbox pass: detect a chain rollback, then finish, re-send or repair every stored transaction."""
+    ledger = _ledger(ctx)
+    _ = ledger.workflow, ledger.evidence  # their completions update applications and batches
+    rollback = ledger.outbox.check_rollback()
+    finished = ledger.outbox.resume()
+    journal = ledger.outbox.status()
+    if rollback is not None:
+        console.print(f"chain rollback: {rollback.detail} ({rollback.intents} transaction(s))", highlight=False)
+    console.print(f"{finished} stored transaction(s) finished; {journal.pending} pending, {journal.failed} failed",
+                  highlight=False)
 
 
 # --- deploy ------------------------------------------------------------------------------------

@@ -38,9 +38,9 @@ RIGHT_NAMES = {"holding": Right.HOLDING, "processing-use": Right.PROCESSING_USE,
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
-    ledger = Ledger(ctx.obj)
-    ledger.workflow.resume()  # finish any registration whose transaction was stored before a stop
-    return ledger
+    """The ledger; reads never write, and a stored transaction of another filing never blocks this one (the
+    outbox finishes it: `ledger chain reconcile`, or `ledger serve` in the background)."""
+    return Ledger(ctx.obj)
 
 
 def _rights(text: str) -> int:

@@ -34,6 +34,10 @@ class Settings(BaseModel):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the public verify pages.")
     checkpoint_interval: float = Field(default=30.0, ge=0, description="Seconds between checkpoint signatures "
                                        "by the endorser keys this installation holds (0 = off).")
+    anchor_wait: float = Field(default=120.0, gt=0, description="Seconds an anchor request waits for its batch "
+                               "to be mined before answering 503 (the batch still completes).")
+    keeper_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's outbox passes "
+                                   "(finish stored transactions, detect chain rollbacks).")
     checkpoint_wait: float = Field(default=60.0, ge=0, description="Seconds a bundle export waits for the "
                                    "authorities' checkpoint when this installation holds no endorser key.")
     trust_threshold: int = Field(default=2, ge=1, description="Authorities that must sign a block, as the "
@@ -57,6 +61,8 @@ class Settings(BaseModel):
             ("public_url", "LEDGER_PUBLIC_URL"),
             ("checkpoint_interval", "LEDGER_CHECKPOINT_INTERVAL"),
             ("checkpoint_wait", "LEDGER_CHECKPOINT_WAIT"),
+            ("anchor_wait", "LEDGER_ANCHOR_WAIT"),
+            ("keeper_interval", "LEDGER_KEEPER_INTERVAL"),
             ("trust_threshold", "LEDGER_TRUST_THRESHOLD"),
         ):
             if env.get(var):

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Engine
 from ledger.accounts import AccountBook
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import ContractHandle
+from ledger.chain.outbox import Outbox
 from ledger.chain.sender import TransactionSender
 from ledger.compiler import Toolchain
 from ledger.config import Settings
 from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
+from ledger.evidence.service import batch_completed
 from ledger.proofs.checkpoints import CheckpointStore
 from ledger.registry import AssetRegistryClient
 from ledger.workflow import Workflow, today_in_china
@@ -64,8 +66,18 @@ class Ledger:
         return contract(self.client, self.deployment, name)
 
     @cached_property
+    def outbox(self) -> Outbox:
+        """The journal of every transaction this installation sends (ledger.chain.outbox), with the completions
+        of every kind it journals — whichever process finishes a transaction updates what it was for."""
+        outbox = Outbox(self.engine, self.client, self.deployment.deployment_id)
+        outbox.on_complete("batch", batch_completed)
+        outbox.on_complete("application", lambda session, outcome: self.workflow.complete(session, outcome))
+        return outbox
+
+    @cached_property
     def evidence(self) -> EvidenceService:
-        return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id)
+        return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id,
+                               self.outbox)
 
     @cached_property
     def checkpoints(self) -> CheckpointStore:
@@ -83,12 +95,12 @@ class Ledger:
         fixed = self.settings.today
         return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender,
                         registry_name=self.settings.registry_name,
-                        clock=(lambda: fixed) if fixed else today_in_china)
+                        clock=(lambda: fixed) if fixed else today_in_china, outbox=self.outbox)
 
     def sender(self, account_name: str) -> TransactionSender:
-        """One sender (one nonce counter) per account and process."""
+        """One sender per account and process; its nonces come from the database (the outbox)."""
         with self._lock:
             if account_name not in self._senders:
                 account = self.accounts.get(account_name)
-                self._senders[account_name] = TransactionSender(self.client, account.signer)
+                self._senders[account_name] = TransactionSender(self.client, account.signer, self.outbox)
             return self._senders[account_name]

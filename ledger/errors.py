@@ -74,6 +74,19 @@ class TransactionError(LedgerError):
     http_status = 502
 
 
+class TransactionPendingError(LedgerError):
+    """A transaction is stored and sent but not mined yet: it stays in the outbox and completes later; the
+    caller may retry (the API answers 503 with Retry-After)."""
+
+    code = "transaction_pending"
+    http_status = 503
+
+    def __init__(self, user_message: str, tx_hashes: list[str], retry_after: int = 5) -> None:
+        super().__init__(user_message)
+        self.tx_hashes = tx_hashes
+        self.retry_after = retry_after
+
+
 class ContractRevertError(TransactionError):
     """A contract refused the call with a custom error; ``error_name`` and ``args`` identify it."""
 

@@ -25,10 +25,13 @@ class EvidenceBatch(SQLModel, table=True):
     leaf_count: int
     leaves: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     tx_hash: str
-    block_number: int
-    block_time: int
+    block_number: int | None = Field(default=None, description="None until the root is mined")
+    block_time: int | None = None
     submitter: str
     batch_ref: str
+    state: str = Field(default="pending", index=True, description="pending (stored and sent, not yet mined), "
+                       "anchored, or failed (the chain refused it; its digests were never acknowledged)")
+    intent_id: int | None = Field(default=None, description="the chain_intent that anchors the root")
     indexed: bool = Field(default=False, description="evidence_leaf rows written for every leaf")
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -97,7 +100,7 @@ class Application(SQLModel, table=True):
     notice_end: str | None = None
     notice_official: bool = True
     certificate_hash: str | None = None
-    pending_tx_raw: str | None = None  # outbox: the signed transaction, stored before it is sent
+    intent_id: int | None = None  # outbox: the chain_intent (signed transaction) of the chain step
     tx_hash: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -145,3 +148,71 @@ class Checkpoint(SQLModel, table=True):
     signer: str
     signature: str
     signed_at: datetime = Field(default_factory=utcnow)
+
+
+class ChainIntent(SQLModel, table=True):
+    """The journal of every transaction the ledger sends (outbox, REGISTRATION_RULES §6.4): the signed
+    transaction is stored — with what it is for — before it is sent, so a crash, a stuck nonce or a chain
+    rollback can be repaired from here: re-sent, re-signed with a fresh nonce, or marked failed with a reason.
+    ``state``: pending (stored, maybe sent), mined (receipt seen: block number and hash recorded), failed."""
+
+    __tablename__ = "chain_intent"
+    __table_args__ = (UniqueConstraint("deployment", "sender", "nonce"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    purpose: str = Field(description="what the call is, e.g. EvidenceRegistry.anchorBatch")
+    ref: str = Field(default="", index=True, description="what it is for: a batch id, an application id ...")
+    sender: str = Field(index=True)
+    nonce: int
+    to: str | None = None
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    gas: int
+    raw_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    tx_hash: str = Field(index=True)
+    state: str = Field(default="pending", index=True)
+    status: int | None = Field(default=None, description="receipt status: 1 success, 0 reverted")
+    block_number: int | None = Field(default=None, index=True)
+    block_hash: str | None = None
+    attempts: int = 1
+    error: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChainIntentEvent(SQLModel, table=True):
+    """What happened to an intent after it was stored: re-sent, re-signed with a fresh nonce, rolled back by
+    the chain and re-anchored, failed — the operator's record of every repair."""
+
+    __tablename__ = "chain_intent_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    intent_id: int = Field(foreign_key="chain_intent.id", index=True)
+    action: str
+    detail: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+class NonceCounter(SQLModel, table=True):
+    """The next transaction nonce of one account on one deployment: nonces have one owner, the database, so two
+    processes relaying for the same account can never take the same nonce."""
+
+    __tablename__ = "nonce_counter"
+
+    deployment: str = Field(primary_key=True)
+    address: str = Field(primary_key=True)
+    next_nonce: int
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """An anchor request's ``Idempotency-Key``: a retry with the same key gets the first request's answer."""
+
+    __tablename__ = "idempotent_request"
+
+    account: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    fingerprint: str = Field(description="SHA-256 of the request it was first used for")
+    digest: str
+    hash_algorithm: int
+    mode: str
+    created_at: datetime = Field(default_factory=utcnow)

@@ -3,8 +3,10 @@ review → supplement requests → approval → public notice (with objections) 
 
 Every step is one database transaction that moves the application and appends an ApplicationEvent; a step
 that is not allowed from the current state is refused with the states it needs (REGISTRATION_RULES §3.8).
-The chain step follows the outbox pattern: the signed transaction is stored before it is sent, so a restart
-re-sends exactly that transaction (same nonce, same hash) and nothing is lost or done twice.
+The chain step goes through the outbox (ledger.chain.outbox): the signed transaction is stored — in the same
+database transaction as the certificate it issues — before it is sent, and the outbox's completion moves the
+application to REGISTERED. A restart, a stuck nonce or a chain rollback is repaired from the journal; nothing
+is lost or done twice.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.accounts import AccountBook
-from ledger.chain.client import RpcError
 from ledger.chain.contract import ContractHandle
+from ledger.chain.outbox import Outbox, Outcome
 from ledger.chain.sender import TransactionSender
 from ledger.db import session_scope
 from ledger.document_schemas import validate_document
@@ -31,7 +33,7 @@ from ledger.documents import cancellation_proof, certificate, document_hash, sup
 from ledger.errors import ContractRevertError, LedgerError, LedgerValueError, NotFoundError
 from ledger.hashing import canonical_json, keccak256, parse_digest, to_hex
 from ledger.lifecycle import Action, CancellationGround
-from ledger.models import Application, ApplicationEvent, NoticeObjection, StoredDocument, utcnow
+from ledger.models import Application, ApplicationEvent, ChainIntent, NoticeObjection, StoredDocument, utcnow
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType, load_profiles
 from ledger.registry import (
@@ -109,7 +111,7 @@ class Workflow:
     def __init__(self, engine: Engine, registry: AssetRegistryClient, accounts: AccountBook, deployment_id: str,
                  sender: Callable[[str], TransactionSender], registry_name: str = "Data-asset registry",
                  clock: Callable[[], date] = today_in_china,
-                 profiles: dict[str, JurisdictionProfile] | None = None) -> None:
+                 profiles: dict[str, JurisdictionProfile] | None = None, outbox: Outbox | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.handle: ContractHandle = registry.handle
@@ -119,6 +121,8 @@ class Workflow:
         self.registry_name = registry_name
         self.clock = clock
         self.profiles = profiles or load_profiles()
+        self.outbox = outbox or Outbox(engine, registry.client, deployment_id)
+        self.outbox.on_complete("application", self.complete)
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -354,10 +358,14 @@ class Workflow:
     # --- the chain step ----------------------------------------------------------------------------
 
     def register(self, application_id: str, actor: str) -> Application:
-        """Records the registration on chain (outbox: signed tx stored, then sent), then marks it REGISTERED."""
+        """Records the registration on chain (outbox: signed transaction stored, then sent); the outbox's
+        completion marks it REGISTERED. Re-running it for a registered application is a no-op; for one whose
+        transaction is stored, it finishes that transaction."""
         app = self.get(application_id)
-        if app.tx_hash:  # a previous attempt stored its transaction: finish that one
-            return self._finish(app, actor)
+        if app.state in (State.REGISTERED, State.ARCHIVED):
+            return app  # already done: idempotent (issue #8)
+        if app.intent_id is not None:  # a previous attempt stored its transaction: finish that one
+            return self._finish(app)
         allowed, _ = TRANSITIONS["register"]
         if State(app.state) not in allowed:
             raise WorkflowError(f"cannot register application {app.id[:8]} in state {app.state} "
@@ -370,62 +378,94 @@ class Workflow:
             if self.clock() <= date.fromisoformat(app.notice_end):
                 raise WorkflowError(f"the public notice runs until {app.notice_end} inclusive")
         self.stage(app, actor)
-        return self._finish(self.get(app.id), actor)
+        return self._finish(self.get(app.id))
 
-    def stage(self, app: Application, actor: str) -> None:
-        """Signs the registration transaction and stores it (the outbox) without sending it."""
+    def stage(self, app: Application, actor: str) -> ChainIntent:
+        """Signs the registration transaction and stores it in the outbox — with the certificate it issues —
+        in one database transaction, without sending it."""
         function, args, certificate_doc = self._chain_call(app)
         sender = self.sender(actor)
         request = self.handle.request(sender, function, *args)  # estimates: a refusal surfaces here, nothing sent
-        raw = sender.sign_next(request)
-        tx_hash = to_hex(keccak256(raw))
         with session_scope(self.engine) as session:
             row = session.get(Application, app.id)
             assert row is not None
-            row.pending_tx_raw, row.tx_hash = raw.hex(), tx_hash
+            if row.intent_id is not None or row.state != app.state:
+                raise WorkflowError(f"application {app.id[:8]} changed meanwhile; retry")
+            intent = self.outbox.stage(sender.account, [request], sender.fees(), ref=f"application:{app.id}",
+                                       session=session)[0]
+            row.intent_id, row.tx_hash = intent.id, intent.tx_hash
             if certificate_doc is not None:
                 row.certificate_hash = to_hex(document_hash(certificate_doc))
                 self._store(session, "certificate", certificate_doc)
             session.add(row)
+            session.add(ApplicationEvent(application_id=row.id, action="stage", from_state=row.state,
+                                         to_state=row.state, actor=actor, note=f"tx {intent.tx_hash} stored"))
+            session.flush()
+            session.refresh(intent)
+            session.expunge(intent)
+        return intent
 
-    def resume(self, actor: str = "system") -> list[Application]:
-        """Finishes every application whose transaction was stored but not confirmed (after a restart)."""
+    def resume(self) -> int:
+        """Finishes or repairs every stored transaction of this deployment (the outbox's pass)."""
+        return self.outbox.resume()
+
+    def _finish(self, app: Application, timeout: float = 120.0) -> Application:
+        """Sends the stored transaction if the chain lacks it and waits for the outbox to complete it."""
         with Session(self.engine) as session:
-            pending = session.exec(select(Application).where(
-                Application.deployment == self.deployment_id, Application.tx_hash != None,  # noqa: E711
-                Application.state.in_([State.APPROVED, State.IN_PUBLIC_NOTICE]))).all()  # type: ignore[attr-defined]
-        return [self._finish(app, actor) for app in pending]
+            intent = session.get(ChainIntent, app.intent_id)
+            if intent is None:
+                raise WorkflowError(f"application {app.id[:8]} names a stored transaction that does not exist")
+            session.expunge(intent)
+        if intent.state == "pending":
+            if self.registry.client.receipt(intent.tx_hash) is None:
+                self.outbox.send([intent])
+            self.outbox.wait([intent.tx_hash], timeout)
+        done = self.get(app.id)
+        if done.state == State.REGISTERED:
+            return done
+        with Session(self.engine) as session:
+            intent = session.get(ChainIntent, intent.id)
+            assert intent is not None
+            session.expunge(intent)
+        receipt = self.registry.client.receipt(intent.tx_hash) if intent.status == 0 else None
+        if receipt is not None:
+            self.handle.raise_for_status(receipt, intent.sender)
+        raise WorkflowError(f"the chain did not register application {app.id[:8]}: "
+                            f"{intent.error or 'its transaction failed'}")
 
-    def _finish(self, app: Application, actor: str) -> Application:
-        assert app.tx_hash and app.pending_tx_raw
-        client = self.registry.client
-        if client.receipt(app.tx_hash) is None:
-            answer = client.send_raw([bytes.fromhex(app.pending_tx_raw)])[0]
-            if isinstance(answer, RpcError) and "known" not in answer.rpc_message.lower() \
-                    and "nonce too low" not in answer.rpc_message.lower():
-                raise answer
-        receipt = client.wait_for_receipts([app.tx_hash])[0]
-        try:
-            self.handle.raise_for_status(receipt, receipt["from"])
-        except LedgerError:
-            with session_scope(self.engine) as session:  # the chain refused: forget the transaction
-                row = session.get(Application, app.id)
-                assert row is not None
-                row.pending_tx_raw = row.tx_hash = None
-                session.add(row)
-            raise
-        note = f"tx {app.tx_hash} in block {int(receipt['blockNumber'], 16)}"
-        document = app.certificate_hash
-        if app.kind == "cancellation":  # 注销证明 (AH art. 25)
+    def complete(self, session: Session, outcome: Outcome) -> None:
+        """Outbox completion of ``application:<id>``: REGISTERED with the governing document, or — when the chain
+        refused it — the stored transaction is forgotten so the step can be filed again."""
+        row = session.get(Application, outcome.intent.ref.split(":", 1)[1])
+        if row is None or row.state in (State.REGISTERED, State.ARCHIVED):
+            return
+        staged = session.exec(select(ApplicationEvent).where(ApplicationEvent.application_id == row.id,
+                                                             ApplicationEvent.action == "stage")
+                              .order_by(col(ApplicationEvent.id).desc())).first()
+        actor = staged.actor if staged else "system"
+        before = row.state
+        if not outcome.ok:
+            row.intent_id = row.tx_hash = None
+            session.add(row)
+            session.add(ApplicationEvent(application_id=row.id, action="chain_refused", from_state=before,
+                                         to_state=before, actor=actor,
+                                         note=outcome.error or "the transaction reverted"))
+            return
+        assert outcome.receipt is not None
+        note = f"tx {outcome.intent.tx_hash} in block {int(outcome.receipt['blockNumber'], 16)}"
+        document = row.certificate_hash
+        if row.kind == "cancellation":  # 注销证明 (AH art. 25)
             proof = cancellation_proof(
-                registration_number=app.registration_number or "", registry=self.registry_name,
-                ground=json.loads(app.payload).get("ground", "holder"),
-                governing_document_hash=app.document_hash or to_hex(keccak256(f"decision:{app.id}".encode())),
+                registration_number=row.registration_number or "", registry=self.registry_name,
+                ground=json.loads(row.payload).get("ground", "holder"),
+                governing_document_hash=row.document_hash or to_hex(keccak256(f"decision:{row.id}".encode())),
                 cancelled_on=self.clock())
-            with session_scope(self.engine) as session:
-                self._store(session, "cancellation-proof", proof)
+            self._store(session, "cancellation-proof", proof)
             document = to_hex(document_hash(proof))
-        return self._step(app.id, "register", actor, note=note, document=document)
+        row.state, row.tx_hash, row.updated_at = State.REGISTERED.value, outcome.intent.tx_hash, utcnow()
+        session.add(row)
+        session.add(ApplicationEvent(application_id=row.id, action="register", from_state=before,
+                                     to_state=row.state, actor=actor, note=note, document_hash=document))
 
     # --- what each kind sends --------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ import pytest
 
 from ledger.context import Ledger
 from ledger.errors import AlreadyAnchoredError, ForbiddenError, LedgerValueError
-from ledger.evidence import WORKER_MIN_ENTRIES, Batcher, EvidenceKind, EvidenceService
+from ledger.evidence import Batcher, EvidenceKind, EvidenceService
+from ledger.evidence.batcher import WORKER_MIN_ENTRIES
 from ledger.hashing import HashAlgorithm, digest_bytes, digest_file
 
 pytestmark = pytest.mark.chain

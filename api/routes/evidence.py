@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import BatcherDep, LedgerDep, ProviderDep
@@ -19,15 +19,16 @@ from api.schemas import (
     VerificationPublic,
 )
 from ledger.context import Ledger
-from ledger.evidence import Batcher, EvidenceKind
-from ledger.hashing import HashAlgorithm, new_hasher, parse_digest
+from ledger.errors import TransactionPendingError
+from ledger.evidence import AnchorReceipt, Batcher, EvidenceKind, Ticket
+from ledger.hashing import HashAlgorithm, new_hasher, parse_digest, to_hex
+from ledger.services.evidence import AnchorAsk, claim_key, existing_anchor
 from ledger.services.proofs import verify_evidence
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 502, 503)
 }
-BATCH_WAIT = 120.0
 
 
 async def digest_upload(upload: UploadFile, algorithm: HashAlgorithm) -> bytes:
@@ -38,24 +39,50 @@ async def digest_upload(upload: UploadFile, algorithm: HashAlgorithm) -> bytes:
     return bytes(hasher.digest())
 
 
+async def _await_ticket(ledger: Ledger, ticket: Ticket) -> AnchorReceipt:
+    """Waits for a batch ticket; a slow chain ends in 503 + Retry-After, and the batch still completes (the
+    future is shielded: a caller that stops waiting never cancels it)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.future)), ledger.settings.anchor_wait)
+    except TimeoutError:
+        raise TransactionPendingError(
+            f"the batch holding {to_hex(ticket.digest)} is stored and sent (tx {ticket.tx_hash or 'being signed'}) "
+            f"but not mined within {ledger.settings.anchor_wait:.0f} s; it will be anchored — retry with the same "
+            "Idempotency-Key, or verify the digest later", [ticket.tx_hash] if ticket.tx_hash else []) from None
+    return ticket.result(0)
+
+
 async def _anchor(ledger: Ledger, batcher: Batcher, account: str, digest: bytes, algorithm: HashAlgorithm,
-                  kind: EvidenceKind, mode: str) -> dict[str, Any]:
+                  kind: EvidenceKind, mode: str, key: str | None) -> dict[str, Any]:
+    ask = AnchorAsk(digest, algorithm, mode)
+    if await run_in_threadpool(claim_key, ledger, account, key, ask):  # a retry: the first request's anchor
+        ticket = batcher.ticket_for(digest, algorithm) if mode == "batch" else None
+        if ticket is not None:
+            return (await _await_ticket(ledger, ticket)).as_dict()
+        found = await run_in_threadpool(existing_anchor, ledger, ask)
+        if found is not None:
+            return found.as_dict()
     if mode == "single":
         receipt = await run_in_threadpool(ledger.evidence.anchor, ledger.sender(account), digest, algorithm, kind)
     else:
-        ticket = batcher.submit(digest, algorithm)
-        await asyncio.wait_for(asyncio.wrap_future(ticket.future), BATCH_WAIT)
-        receipt = ticket.result(0)
+        ticket = await run_in_threadpool(batcher.submit, digest, algorithm)
+        receipt = await _await_ticket(ledger, ticket)
     return receipt.as_dict()
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries with the same key get "
+                                              "the first request's anchor, never a second one.")]
 
 
 @router.post("/anchors", response_model=AnchorPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 async def anchor_digest(body: AnchorCreate, ledger: LedgerDep, provider: ProviderDep,
-                        batcher: BatcherDep) -> dict[str, Any]:
-    """Anchor a digest; answers once it is on chain (batch mode: with its Merkle proof)."""
+                        batcher: BatcherDep, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Anchor a digest; answers once it is on chain (batch mode: with its Merkle proof). A digest already
+    anchored (or queued) is refused with 409, as is the zero digest with 422; a slow chain answers 503 with
+    Retry-After while the anchor still completes."""
     alg = HashAlgorithm.parse(body.hash_algorithm)
     return await _anchor(ledger, batcher, provider.account, parse_digest(body.digest), alg,
-                         EvidenceKind.parse(body.kind), body.mode)
+                         EvidenceKind.parse(body.kind), body.mode, idempotency_key)
 
 
 @router.post("/anchors/file", response_model=AnchorPublic, status_code=status.HTTP_201_CREATED,
@@ -66,11 +93,13 @@ async def anchor_file(
     hash_algorithm: Annotated[Algorithm, Form()] = "sha256",
     kind: Annotated[Kind, Form()] = "document",
     mode: Annotated[str, Form(pattern="^(single|batch)$")] = "batch",
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Upload a file; its digest is anchored and the file itself is not stored."""
     alg = HashAlgorithm.parse(hash_algorithm)
     digest = await digest_upload(file, alg)
-    return await _anchor(ledger, batcher, provider.account, digest, alg, EvidenceKind.parse(kind), mode)
+    return await _anchor(ledger, batcher, provider.account, digest, alg, EvidenceKind.parse(kind), mode,
+                         idempotency_key)
 
 
 def _verification(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm | None, root: bytes | None = None,

@@ -142,13 +142,13 @@ class ContractHandle:
                 gas = int(sender.estimate_gas(self.address, data) * GAS_MARGIN)
             except RpcError as exc:
                 raise self.errors.decode(exc.revert_data) or exc from exc
-        return TxRequest(to=self.address, data=data, gas=gas)
+        return TxRequest(to=self.address, data=data, gas=gas, label=f"{self.name}.{function}")
 
     def transact(self, sender: TransactionSender, function: str, *args: Any,
                  gas: int | None = None) -> dict[str, Any]:
         """Sends one call and waits for its receipt; a revert becomes ContractRevertError."""
         tx_hash = sender.send(self.request(sender, function, *args, gas=gas))
-        receipt = self.client.wait_for_receipts([tx_hash])[0]
+        receipt = sender.wait([tx_hash])[0]
         self.raise_for_status(receipt, sender.address)
         return receipt
 

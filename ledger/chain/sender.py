@@ -1,8 +1,8 @@
-"""Signing and sending transactions from one account: local nonce manager, explicit gas, batching.
+"""Signing and sending transactions from one account: explicit gas, batching, and — when an outbox is given —
+a journaled send whose nonce the database allocates (``ledger.chain.outbox``).
 
-Transactions are signed locally (eth-account; coincurve makes that ~10x faster) and sent raw, so the
-node needs no unlocked accounts. Nonces are assigned here, not asked of the node per transaction, so
-many transactions can be in flight and land in the same block.
+Without an outbox (deploy time, before a deployment and its database exist) nonces come from a local counter
+seeded from the node, so many transactions can be in flight and land in the same block.
 """
 
 from __future__ import annotations
@@ -10,56 +10,43 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from sqlmodel import Session
 
 from ledger.chain.client import ChainClient, RpcError
+from ledger.chain.outbox import Outbox
+from ledger.chain.tx import TxRequest, fee_fields, sign_transaction
 from ledger.errors import TransactionError
+from ledger.models import ChainIntent
 
+__all__ = ["TransactionSender", "TxRequest"]
 _FEE_TTL = 2.0
 
 
-@dataclass(frozen=True)
-class TxRequest:
-    """One call to send: target, calldata, gas limit."""
-
-    to: str | None
-    data: bytes
-    gas: int
-    value: int = 0
-
-
 class TransactionSender:
-    """Sends transactions for one account, with its own nonce counter."""
+    """Sends transactions for one account: through the outbox when one is given, else with a local nonce."""
 
-    def __init__(self, client: ChainClient, account: LocalAccount) -> None:
+    def __init__(self, client: ChainClient, account: LocalAccount, outbox: Outbox | None = None) -> None:
         self.client = client
         self.account = account
+        self.outbox = outbox
         self._lock = threading.Lock()
         self._nonce: int | None = None
         self._fees: tuple[float, dict[str, int]] | None = None
+        if outbox is not None:
+            outbox.know_key(account)
 
     @property
     def address(self) -> str:
         return str(self.account.address)
 
-    def _fee_fields(self) -> dict[str, int]:
+    def fees(self) -> dict[str, int]:
         now = time.monotonic()
         if self._fees and now - self._fees[0] < _FEE_TTL:
             return self._fees[1]
-        latest = self.client.block("latest")
-        base_fee = latest.get("baseFeePerGas")
-        if base_fee is None:  # pre-London or a zero-gas-price network (e.g. Besu free gas)
-            fees = {"gasPrice": int(self.client.request("eth_gasPrice"), 16)}
-        else:
-            try:
-                tip = int(self.client.request("eth_maxPriorityFeePerGas"), 16)
-            except RpcError:
-                tip = 0
-            fees = {"maxFeePerGas": 2 * int(base_fee, 16) + tip, "maxPriorityFeePerGas": tip}
+        fees = fee_fields(self.client)
         self._fees = (now, fees)
         return fees
 
@@ -77,25 +64,26 @@ class TransactionSender:
             self._nonce = None
 
     def sign(self, request: TxRequest, nonce: int, fees: dict[str, int]) -> bytes:
-        tx: dict[str, Any] = {
-            "chainId": self.client.chain_id,
-            "nonce": nonce,
-            "gas": request.gas,
-            "value": request.value,
-            "data": request.data,
-            **fees,
-        }
-        if request.to is not None:
-            tx["to"] = request.to
-        if "maxFeePerGas" in fees:
-            tx["type"] = 2
-        return bytes(Account.sign_transaction(tx, self.account.key).raw_transaction)
+        return sign_transaction(self.account, self.client.chain_id, request, nonce, fees)
 
-    def send_many(self, requests: Sequence[TxRequest]) -> list[str]:
-        """Signs and submits ``requests`` in one batch with consecutive nonces; returns their hashes."""
+    def stage(self, requests: Sequence[TxRequest], *, ref: str = "", session: Session | None = None,
+              ) -> list[ChainIntent]:
+        """Stores signed transactions in the outbox without sending them (``session``: in the caller's
+        database transaction)."""
+        if self.outbox is None:
+            raise TransactionError("staging a transaction needs the outbox (a deployment and its database)")
+        return self.outbox.stage(self.account, requests, self.fees(), ref=ref, session=session)
+
+    def send_many(self, requests: Sequence[TxRequest], ref: str = "") -> list[str]:
+        """Signs and submits ``requests`` in one batch with consecutive nonces; returns their hashes. With an
+        outbox they are journaled first."""
         if not requests:
             return []
-        fees = self._fee_fields()
+        if self.outbox is not None:
+            intents = self.stage(requests, ref=ref)
+            self.outbox.send(intents)
+            return [i.tx_hash for i in intents]
+        fees = self.fees()
         first = self._take_nonces(len(requests))
         raws = [self.sign(r, first + i, fees) for i, r in enumerate(requests)]
         answers = self.client.send_raw(raws)
@@ -106,12 +94,18 @@ class TransactionSender:
                                    f"{errors[0].rpc_message}")
         return [str(a) for a in answers]
 
-    def send(self, request: TxRequest) -> str:
-        return self.send_many([request])[0]
+    def send(self, request: TxRequest, ref: str = "") -> str:
+        return self.send_many([request], ref)[0]
+
+    def wait(self, tx_hashes: Sequence[str], timeout: float = 120.0) -> list[dict[str, Any]]:
+        """Receipts of sent transactions (recorded in the outbox, when there is one)."""
+        if self.outbox is not None:
+            return self.outbox.wait(tx_hashes, timeout)
+        return self.client.wait_for_receipts(tx_hashes, timeout)
 
     def sign_next(self, request: TxRequest) -> bytes:
-        """Signs ``request`` with the next nonce without sending it (for an outbox that stores it first)."""
-        return self.sign(request, self._take_nonces(1), self._fee_fields())
+        """Signs ``request`` with the next local nonce without sending it (benchmarks; not journaled)."""
+        return self.sign(request, self._take_nonces(1), self.fees())
 
     def estimate_gas(self, to: str | None, data: bytes, value: int = 0) -> int:
         """Gas estimate; raises RpcError carrying revert data when the call would revert."""

@@ -99,7 +99,7 @@ def test_initial_registration_with_review_notice_and_objection(workflow: Workflo
     assert stored is not None and json.loads(stored.body)["registration_number"] == number
     actions = [e.action for e in workflow.history(app_id)]
     assert actions == ["submit", "accept", "begin_review", "pass_formal", "file_review", "approve", "start_notice",
-                       "object", "resolve_objection", "register"]
+                       "object", "resolve_objection", "stage", "register"]
     assert [o.status for o in workflow.objections(app_id)] == ["dismissed"]
 
 
@@ -162,17 +162,21 @@ def test_restart_resumes_a_stored_transaction(workflow: Workflow, chain: Ledger,
     """Crash after the signed transaction was stored (sent or not): a new process finishes it once."""
     for sent in (False, True):
         app_id = through_notice(workflow, clock)
-        workflow.stage(workflow.get(app_id), "registrar")
+        intent = workflow.stage(workflow.get(app_id), "registrar")
         staged = workflow.get(app_id)
-        assert staged.state == State.IN_PUBLIC_NOTICE and staged.tx_hash and staged.pending_tx_raw
+        assert staged.state == State.IN_PUBLIC_NOTICE and staged.tx_hash == intent.tx_hash
         if sent:
-            chain.client.send_raw([bytes.fromhex(staged.pending_tx_raw)])
+            chain.client.send_raw([bytes(intent.raw_tx)])
+            chain.client.wait_for_receipts([intent.tx_hash])
         restarted = Workflow(engine, chain.assets, chain.accounts, chain.deployment.deployment_id, chain.sender,
                              clock=clock)
-        (done,) = [a for a in restarted.resume() if a.id == app_id]
+        restarted.resume()  # sends it if the chain lacks it; the next pass sees it mined
+        restarted.outbox.wait([intent.tx_hash], 30)
+        done = restarted.get(app_id)
         assert done.state == State.REGISTERED and done.tx_hash == staged.tx_hash
         assert chain.assets.status(unit_id(done.registration_number or "")) is UnitStatus.ACTIVE
-        assert all(a.id != app_id for a in restarted.resume())  # nothing left to finish
+        assert restarted.resume() == 0 and not [i for i in restarted.outbox.pending() if i.id == intent.id]
+        assert restarted.register(app_id, "registrar").state == State.REGISTERED  # re-running it: a no-op
 
 
 def test_post_registration_kinds_without_notice_register_directly(workflow: Workflow, chain: Ledger,
