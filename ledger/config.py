@@ -34,6 +34,12 @@ class Settings(BaseModel):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the public verify pages.")
     checkpoint_interval: float = Field(default=30.0, ge=0, description="Seconds between checkpoint signatures "
                                        "by the endorser keys this installation holds (0 = off).")
+    max_json_bytes: int = Field(default=64 * 1024, gt=0, description="Largest JSON request body in bytes; "
+                                "a larger one is answered 413 before it is read.")
+    max_upload_bytes: int = Field(default=1 << 30, gt=0, description="Largest file upload in bytes (routes "
+                                  "that hash a file as it streams); a larger one is answered 413.")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (no bytes "
+                                "arriving) before the server answers 408 and closes the connection.")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +58,9 @@ class Settings(BaseModel):
             ("registry_name", "LEDGER_REGISTRY_NAME"),
             ("public_url", "LEDGER_PUBLIC_URL"),
             ("checkpoint_interval", "LEDGER_CHECKPOINT_INTERVAL"),
+            ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
+            ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
+            ("body_timeout", "LEDGER_BODY_TIMEOUT"),
         ):
             if env.get(var):
                 values[key] = env[var]

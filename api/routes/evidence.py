@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import BatcherDep, LedgerDep, ProviderDep
+from api.limits import streamed_upload
 from api.schemas import (
     Algorithm,
     AnchorCreate,
@@ -24,7 +25,7 @@ from ledger.hashing import HashAlgorithm, new_hasher, parse_digest
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 502, 503)
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 408, 409, 413, 422, 502, 503)
 }
 BATCH_WAIT = 120.0
 
@@ -59,6 +60,7 @@ async def anchor_digest(body: AnchorCreate, ledger: LedgerDep, provider: Provide
 
 @router.post("/anchors/file", response_model=AnchorPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
+@streamed_upload
 async def anchor_file(
     ledger: LedgerDep, provider: ProviderDep, batcher: BatcherDep,
     file: Annotated[UploadFile, File(description="The file to hash and anchor; only its digest is kept.")],
@@ -81,6 +83,7 @@ async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorith
 
 
 @router.post("/verify", response_model=VerificationPublic, responses=ERRORS)
+@streamed_upload
 async def verify_file(
     ledger: LedgerDep,
     file: Annotated[UploadFile, File(description="The file to check; it is hashed and discarded.")],
