@@ -7,7 +7,6 @@ and offers verification of the hash values. Raw data stays off chain (REGISTRATI
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import secrets
 import struct
 import threading
@@ -36,6 +35,7 @@ from ledger.errors import (
 from ledger.hashing import HashAlgorithm, keccak256, to_hex
 from ledger.merkle import RECORD, MerkleTree, leaf_hash, pack_entries, verify_proof
 from ledger.models import EvidenceBatch, EvidenceLeaf
+from ledger.workers import process_pool
 
 log = logging.getLogger(__name__)
 EVIDENCE_PROVIDER_ROLE = keccak256(b"EVIDENCE_PROVIDER_ROLE")
@@ -469,7 +469,7 @@ class Batcher:
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-indexer")
         self._tree_pool: ProcessPoolExecutor | None = None
         if max_size >= WORKER_MIN_ENTRIES:  # start the worker now (in the background), not on the first batch
-            self._tree_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._tree_pool = process_pool()  # its worker exits with this process, even after SIGKILL
             self._tree_pool.submit(MerkleTree.from_packed, bytes(RECORD))
         self._thread = threading.Thread(target=self._run, name="evidence-batcher", daemon=True)
         self._thread.start()
