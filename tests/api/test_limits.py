@@ -21,8 +21,11 @@ UPLOAD_LIMIT = 1 << 20  # the server below takes uploads up to 1 MiB and JSON up
 
 @pytest.fixture(scope="module")
 def server(chain: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(chain, tmp_path_factory.mktemp("limits"), LEDGER_BODY_TIMEOUT="1",
-                     LEDGER_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT)) as live:
+    """The shared chain, read only, with a database of its own: nothing the server does at start (resuming
+    stored registrations) can touch the nonces of the test process."""
+    home = tmp_path_factory.mktemp("limits")
+    with live_server(chain, home, LEDGER_BODY_TIMEOUT="1", LEDGER_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
+                     LEDGER_DATABASE_URL=f"sqlite:///{home / 'ledger.db'}") as live:
         yield live
 
 

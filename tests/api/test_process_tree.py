@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,13 +19,22 @@ from ledger.evidence import WORKER_MIN_ENTRIES
 from ledger.tokens import create_token
 from ledger.workers import process_pool
 from tests.api.live_server import READ_TIMEOUT, alive, descendants, live_server
+from tests.conftest import start_chain
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-def test_sigkill_of_the_api_leaves_no_process_behind(chain: Ledger, tmp_path: Path) -> None:
-    token = create_token(chain.engine, chain.accounts, "provider", "process-tree")
-    with live_server(chain, tmp_path, LEDGER_BATCH_MAX_SIZE=str(WORKER_MIN_ENTRIES),
+@pytest.fixture
+def own_chain(tmp_path: Path) -> Iterator[Ledger]:
+    """A chain of its own: the API process sends transactions, which must not race the shared chain's nonces."""
+    _, node, ledger = start_chain(tmp_path / "home")
+    yield ledger
+    node.stop()
+
+
+def test_sigkill_of_the_api_leaves_no_process_behind(own_chain: Ledger, tmp_path: Path) -> None:
+    token = create_token(own_chain.engine, own_chain.accounts, "provider", "process-tree")
+    with live_server(own_chain, tmp_path, LEDGER_BATCH_MAX_SIZE=str(WORKER_MIN_ENTRIES),
                      LEDGER_BATCH_INTERVAL="0.2") as server:
         anchored = requests.post(server.url + "/evidence/anchors", json={"digest": os.urandom(32).hex()},
                                  headers={"Authorization": f"Bearer {token}"}, timeout=READ_TIMEOUT)
