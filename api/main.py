@@ -3,6 +3,7 @@
 At start it connects to the chain and loads the deployment for it — a reset chain or a missing
 deployment stops it with the reason (ledger.deployment). Every LedgerError becomes its HTTP status with
 ``{"error": {"code", "message"}}``; malformed input is a 422 with code ``invalid_request``, never a 500.
+Request bodies are bounded in size per route and in arrival time (api.limits).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.limits import BodyLimitMiddleware, upload_routes
 from api.routes import checkpoints, evidence, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
@@ -120,4 +122,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(checkpoints.router)
     app.include_router(trust.router)
     app.include_router(pages.router)
+    limits = ledger.settings
+    app.add_middleware(BodyLimitMiddleware, uploads=upload_routes(app.routes), json_limit=limits.max_json_bytes,
+                       upload_limit=limits.max_upload_bytes, timeout=limits.body_timeout)
     return app

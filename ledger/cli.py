@@ -256,12 +256,20 @@ def token_create(
     ctx: typer.Context,
     account: AccountOption = "provider",
     label: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "default",
+    out: Annotated[Path | None, typer.Option(
+        help="Write the token to this file (mode 0600) instead of printing it.")] = None,
 ) -> None:
-    """Create an API token bound to an operator account; it is printed once."""
+    """Create an API token bound to an operator account; it is shown once (printed, or written to --out)."""
+    from ledger.files import write_private
     from ledger.tokens import create_token
 
     ledger = _ledger(ctx)
-    console.print(create_token(ledger.engine, ledger.accounts, account, label), soft_wrap=True)
+    token = create_token(ledger.engine, ledger.accounts, account, label)
+    if out is None:
+        console.print(token, soft_wrap=True)
+    else:
+        write_private(out, token + "\n")
+        console.print(f"token {label!r} for {account} written to {out}")
 
 
 @token_app.command("revoke")

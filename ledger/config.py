@@ -42,6 +42,12 @@ class Settings(BaseModel):
                                    "authorities' checkpoint when this installation holds no endorser key.")
     trust_threshold: int = Field(default=2, ge=1, description="Authorities that must sign a block, as the "
                                  "published trust list states it (capped at the number of authorities).")
+    max_json_bytes: int = Field(default=64 * 1024, gt=0, description="Largest JSON request body in bytes; "
+                                "a larger one is answered 413 before it is read.")
+    max_upload_bytes: int = Field(default=1 << 30, gt=0, description="Largest file upload in bytes (routes "
+                                  "that hash a file as it streams); a larger one is answered 413.")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (no bytes "
+                                "arriving) before the server answers 408 and closes the connection.")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -64,6 +70,9 @@ class Settings(BaseModel):
             ("anchor_wait", "LEDGER_ANCHOR_WAIT"),
             ("keeper_interval", "LEDGER_KEEPER_INTERVAL"),
             ("trust_threshold", "LEDGER_TRUST_THRESHOLD"),
+            ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
+            ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
+            ("body_timeout", "LEDGER_BODY_TIMEOUT"),
         ):
             if env.get(var):
                 values[key] = env[var]

@@ -11,12 +11,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from ledger import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ledger.files import create_private
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout so the API and CLI can share it."""
+    """An engine for ``url``; SQLite gets WAL and a busy timeout so the API and CLI can share it.
+
+    A new SQLite file is created with mode 0600 whatever the umask; SQLite gives its -wal and -shm
+    files the database file's mode."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            create_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -125,3 +125,17 @@ class NotFoundError(LedgerError):
 
     code = "not_found"
     http_status = 404
+
+
+class PayloadTooLargeError(LedgerError):
+    """A request body is larger than the limit for its route (refused before it is read)."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class RequestTimeoutError(LedgerError):
+    """A request body stopped arriving: nothing came for longer than the body timeout."""
+
+    code = "request_timeout"
+    http_status = 408

@@ -10,8 +10,7 @@ $LEDGER chain up
 $LEDGER deploy
 token_file="$LEDGER_HOME/demo-provider.token"
 if [ ! -s "$token_file" ]; then
-  umask 077
-  $LEDGER token create --account provider --label demo > "$token_file"
+  $LEDGER token create --account provider --label demo --out "$token_file"   # mode 0600
 fi
 token=$(cat "$token_file")
 cat <<MSG

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,8 @@ from ledger.hashing import parse_digest
 from ledger.proofs.authority import recover_checkpoint_signer
 
 router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
+#: Block numbers are at most 2**63 - 1 (EIP-1985), which is also the largest SQL BIGINT.
+MAX_BLOCK_NUMBER = 2**63 - 1
 
 
 class CheckpointCreate(BaseModel):
@@ -24,7 +26,7 @@ class CheckpointCreate(BaseModel):
     chain id, block number, block hash and the registry contracts (see ledger.proofs.checkpoints); canonical
     signatures only (low s, v 27 or 28)."""
 
-    block_number: int = Field(ge=0)
+    block_number: int = Field(ge=0, le=MAX_BLOCK_NUMBER)
     block_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
@@ -37,6 +39,9 @@ class CheckpointPublic(BaseModel):
 
 
 def _store(ledger: Ledger, body: CheckpointCreate) -> dict[str, Any]:
+    head = ledger.client.block_number()
+    if body.block_number > head:
+        raise LedgerValueError(f"block {body.block_number} does not exist on this chain: its latest block is {head}")
     chain_hash = ledger.client.block(body.block_number)["hash"]
     if chain_hash.lower() != body.block_hash.lower():
         raise LedgerValueError(f"block {body.block_number} of this chain has hash {chain_hash}, not {body.block_hash}")
@@ -64,6 +69,7 @@ def _covering(ledger: Ledger, block_number: int) -> list[dict[str, Any]]:
 
 
 @router.get("/covering/{block_number}", response_model=list[CheckpointPublic], responses=ERRORS)
-async def covering_checkpoint(block_number: int, ledger: LedgerDep) -> list[dict[str, Any]]:
+async def covering_checkpoint(block_number: Annotated[int, Path(ge=0, le=MAX_BLOCK_NUMBER)],
+                              ledger: LedgerDep) -> list[dict[str, Any]]:
     """The signatures of the nearest signed block at or after ``block_number`` (what a bundle carries)."""
     return await run_in_threadpool(_covering, ledger, block_number)

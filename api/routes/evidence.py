@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Header, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import BatcherDep, LedgerDep, ProviderDep
+from api.limits import streamed_upload
 from api.schemas import (
     Algorithm,
     AnchorCreate,
@@ -27,7 +28,7 @@ from ledger.services.proofs import verify_evidence
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 502, 503)
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 408, 409, 413, 422, 502, 503)
 }
 
 
@@ -87,6 +88,7 @@ async def anchor_digest(body: AnchorCreate, ledger: LedgerDep, provider: Provide
 
 @router.post("/anchors/file", response_model=AnchorPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
+@streamed_upload
 async def anchor_file(
     ledger: LedgerDep, provider: ProviderDep, batcher: BatcherDep,
     file: Annotated[UploadFile, File(description="The file to hash and anchor; only its digest is kept.")],
@@ -116,6 +118,7 @@ async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorith
 
 
 @router.post("/verify", response_model=VerificationPublic, responses=ERRORS)
+@streamed_upload
 async def verify_file(
     ledger: LedgerDep,
     file: Annotated[UploadFile, File(description="The file to check; it is hashed and discarded.")],

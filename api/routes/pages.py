@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import LedgerDep
+from api.limits import streamed_upload
 from api.routes.evidence import digest_upload
 from ledger.errors import LedgerError
 from ledger.evidence import Verification
@@ -106,6 +107,7 @@ async def verify_digest_page(digest: str, ledger: LedgerDep) -> HTMLResponse:
 
 
 @router.post("/verify", response_class=HTMLResponse)
+@streamed_upload
 async def verify_page(
     ledger: LedgerDep,
     file: Annotated[UploadFile | None, File()] = None,

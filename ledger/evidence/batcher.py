@@ -19,7 +19,6 @@ call, a digest queued or in flight here, and a digest an indexed batch of this d
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from ledger.evidence.types import AnchorReceipt, BatchMembership
 from ledger.hashing import HashAlgorithm, to_hex
 from ledger.merkle import RECORD, MerkleTree, pack_entries
 from ledger.models import EvidenceBatch
+from ledger.workers import process_pool
 
 log = logging.getLogger(__name__)
 #: Batches at least this large get their Merkle tree built in a worker process (see Batcher).
@@ -114,7 +114,7 @@ class Batcher:
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-indexer")
         self._tree_pool: ProcessPoolExecutor | None = None
         if max_size >= WORKER_MIN_ENTRIES:  # start the worker now (in the background), not on the first batch
-            self._tree_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._tree_pool = process_pool()  # its worker exits with this process, even after SIGKILL
             self._tree_pool.submit(MerkleTree.from_packed, bytes(RECORD))
         self._stager = threading.Thread(target=self._stage_loop, name="evidence-batcher", daemon=True)
         self._finisher = threading.Thread(target=self._finish_loop, name="evidence-finisher", daemon=True)

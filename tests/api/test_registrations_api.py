@@ -79,6 +79,24 @@ def test_endorsers_submit_checkpoints_and_others_are_refused(chain: Ledger, clie
     assert stale.status_code == 403 and stale.json()["error"]["code"] == "forbidden"
 
 
+def test_checkpoint_block_numbers_are_bounded_and_must_exist(chain: Ledger, client: TestClient) -> None:
+    from ledger.proofs.checkpoints import sign_checkpoint
+
+    for bad in ("9223372036854775808", "-1", "1" + "0" * 40):  # past SQL BIGINT, negative, absurd
+        reply = client.get(f"/checkpoints/covering/{bad}")
+        assert reply.status_code == 422 and reply.json()["error"]["code"] == "invalid_request", reply.text
+    assert client.get("/checkpoints/covering/9223372036854775807").status_code == 404  # in range, not signed
+    future = chain.client.block_number() + 1000
+    signature = sign_checkpoint(chain.accounts.get("notary").signer, chain.client.chain_id, future, bytes(32),
+                                chain.checkpoints.contracts)
+    body = {"block_number": future, "block_hash": "0x" + "00" * 32, "signature": "0x" + signature.hex()}
+    missing = client.post("/checkpoints", json=body)
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "invalid_input"
+    assert f"block {future} does not exist" in missing.json()["error"]["message"]
+    huge = client.post("/checkpoints", json={**body, "block_number": 2**64})
+    assert huge.status_code == 422 and huge.json()["error"]["code"] == "invalid_request"
+
+
 def test_qr_verify_page(client: TestClient) -> None:
     page = client.get("/verify/0x" + "ab" * 32)
     assert page.status_code == 200 and "未存证" in page.text
