@@ -27,6 +27,7 @@ from ledger.deployment import deploy
 from ledger.lifecycle import Action, Right
 from ledger.numbering import registration_number, unit_id
 from ledger.registry import initial_params
+from ledger.workdays import add_years, china_date, end_of_day
 from tests.contracts.registry_env import RegistryEnv, h
 
 EAS_ATTEST = {"EAS attest (bytes32 payload)": 200_272, "EAS attest (bytes32 + short string)": 267_699}
@@ -71,7 +72,7 @@ def gas_table() -> list[tuple[str, int]]:
         from ledger.registry import release_params
 
         doc = h()
-        gas("release of a pledge", "releaseRightsEntry", entry, doc,
+        gas("release of a pledge", "releaseRightsEntry", uid, entry, doc,
             env.consent("bank", uid, Action.RELEASE, release_params(entry, doc)))
         gas("transfer (joint signatures, TJIFA)", "transfer", *env.transfer_args(uid, "holder-b"))
         sz = env.register("SZ")
@@ -86,7 +87,7 @@ def gas_table() -> list[tuple[str, int]]:
         env.travel(env.registry.unit(gz)["valid_until"] - 20 * 86_400 - env.now())
         gas("renewal", "renew", *env.renew_args(gz))
         gas("cancellation by the holder", "cancel", *env.cancel_args(uid))
-        gas("cancellation by court order", "cancel", sz, 2, h(), bytes(32), (0, 0, b""), caller="court")
+        gas("cancellation by court order", "cancel", sz, 2, h(), bytes(32), (0, 0, b""), [], caller="court")
         return rows
     finally:
         node.stop()
@@ -99,7 +100,9 @@ def throughput(count: int, gas_limit: int) -> dict[str, float]:
         registrar = ledger.sender("registrar")
         holders = [ledger.accounts.get(n).signer for n in ("holder-a", "holder-b", "bank")]
         nonces = {a.address: assets.nonce(a.address) for a in holders}
-        deadline = int(ledger.client.block("latest")["timestamp"], 16) + 3600
+        now = int(ledger.client.block("latest")["timestamp"], 16)
+        deadline = now + 3600
+        valid_until = end_of_day(add_years(china_date(now), 3))  # TJIFA: three calendar years
         gas = 200_000
         # Python side: consent signature + calldata + registrar's signed transaction, per registration
         start_prep = time.perf_counter()
@@ -109,12 +112,12 @@ def throughput(count: int, gas_limit: int) -> dict[str, float]:
             number = registration_number("TJ", 2026, i + 1)
             uid = unit_id(number)
             app, cert, doc = os.urandom(32), os.urandom(32), os.urandom(32)
-            params = initial_params(app, holder.address, 3, 1, Right.ALL, cert, doc)
+            params = initial_params(app, holder.address, 3, 1, Right.ALL, cert, doc, valid_until)
             consent = assets.consent(holder, uid, Action.INITIAL, params, nonce=nonces[holder.address],
                                      deadline=deadline)
             nonces[holder.address] += 1
             request = assets.handle.request(
-                registrar, "registerInitial", (number, app, holder.address, 3, 1, Right.ALL, cert, doc),
+                registrar, "registerInitial", (number, app, holder.address, 3, 1, Right.ALL, cert, doc, valid_until),
                 consent.as_tuple(), gas=gas)
             raws.append(registrar.sign_next(request))
         prep = time.perf_counter() - start_prep

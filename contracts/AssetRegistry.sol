@@ -21,6 +21,10 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
     uint8 private constant _ALL_RIGHTS = 0x07; // holding | processing-use | product-operation
     uint8 private constant _HOLDING_RIGHT = 0x01;
     uint8 private constant _MAX_OBJECT_TYPE = 7;
+    uint8 private constant _PLEDGE_BLOCKS_TRANSFER = 0x01;
+    uint8 private constant _PLEDGE_BLOCKS_CANCELLATION = 0x02;
+    /// @dev China Standard Time (UTC+8): deadlines in days end at 24:00 of the last day there.
+    uint256 private constant _CHINA_OFFSET = 8 hours;
 
     mapping(bytes32 unitId => Unit) private _units;
     mapping(bytes32 unitId => mapping(uint8 right => address holder)) private _rightHolders;
@@ -30,6 +34,9 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
     mapping(bytes32 applicationId => bytes32 reportHash) private _reviews;
     mapping(uint8 profileId => Profile) private _profiles;
     uint256 private _entryCount;
+    mapping(bytes32 unitId => uint256 count) private _activePledges;
+    mapping(bytes32 unitId => mapping(bytes32 orderHash => bool recorded)) private _orders;
+    mapping(bytes32 unitId => bool byCourt) private _suspendedByCourt;
 
     /// @param initialAdminDelay Seconds a scheduled admin transfer must wait (OpenZeppelin default admin rules).
     /// @param initialAdmin The first admin.
@@ -96,12 +103,13 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
             keccak256(
                 abi.encode(
                     r.applicationId, r.holder, r.objectType, r.profileId, r.rightsMask, r.certificateHash,
-                    r.documentHash
+                    r.documentHash, r.validUntil
                 )
             ),
             holderConsent
         );
-        uint40 validUntil = profile.validity == 0 ? 0 : uint40(block.timestamp + profile.validity);
+        uint40 validUntil = r.validUntil;
+        _checkValidity(validUntil, block.timestamp, profile.maxValidity);
         _units[unitId] = Unit({
             certificateHash: r.certificateHash,
             holder: r.holder,
@@ -138,14 +146,22 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
 
     /// @inheritdoc IAssetRegistry
     function transfer(
-        bytes32 unitId, TransferRequest calldata request, Consent calldata fromConsent, Consent calldata toConsent
+        bytes32 unitId,
+        TransferRequest calldata request,
+        Consent calldata fromConsent,
+        Consent calldata toConsent,
+        PledgeeConsent[] calldata pledgees
     ) external onlyRoleHolder(REGISTRAR_ROLE) {
         if (request.to == address(0)) revert ZeroValue();
         Unit storage unit = _activeUnit(unitId);
         address from = _holderOfRights(unitId, unit, request.rightsMask);
         _checkObjections(unitId, unit, uint8(Action.Transfer), request.riskAcknowledgementHash);
         bytes32 paramsHash = keccak256(abi.encode(request));
-        if (_profiles[unit.profileId].jointFiling) {
+        Profile storage profile = _profiles[unit.profileId];
+        if (profile.pledgeBlocks & _PLEDGE_BLOCKS_TRANSFER != 0) {
+            _checkPledgees(unitId, uint8(Action.Transfer), paramsHash, pledgees);
+        }
+        if (profile.jointFiling) {
             _consume(from, unitId, uint8(Action.Transfer), paramsHash, fromConsent);
         }
         _consume(request.to, unitId, uint8(Action.Transfer), paramsHash, toConsent);
@@ -171,8 +187,9 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
         address grantor = _holderOfRights(unitId, unit, request.rightsMask);
         _checkObjections(unitId, unit, request.action, request.riskAcknowledgementHash);
         bytes32 paramsHash = keccak256(abi.encode(request));
-        if (_profiles[unit.profileId].jointFiling) {
-            _consume(grantor, unitId, request.action, paramsHash, holderConsent);
+        bool pledge = request.action == uint8(Action.Pledge);
+        if (pledge || _profiles[unit.profileId].jointFiling) {
+            _consume(grantor, unitId, request.action, paramsHash, holderConsent); // no pledge without the pledgor
         }
         _consume(request.counterparty, unitId, request.action, paramsHash, counterpartyConsent);
         entryId = ++_entryCount;
@@ -185,6 +202,7 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
             active: true
         });
         ++_activeEntries[unitId];
+        if (pledge) ++_activePledges[unitId];
         emit RightsEntryAdded(
             unitId, entryId, request.action, request.counterparty, request.rightsMask, request.validUntil
         );
@@ -192,10 +210,11 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
     }
 
     /// @inheritdoc IAssetRegistry
-    function releaseRightsEntry(uint256 entryId, bytes32 documentHash, Consent calldata counterpartyConsent)
-        external
-    {
+    function releaseRightsEntry(
+        bytes32 unitId, uint256 entryId, bytes32 documentHash, Consent calldata counterpartyConsent
+    ) external {
         RightsEntry storage entry = _entries[entryId];
+        if (entry.unitId != unitId) revert EntryNotOfUnit(entryId, unitId);
         if (!entry.active) revert EntryNotActive(entryId);
         if (!hasRole(JUDICIAL_ROLE, msg.sender)) {
             if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
@@ -205,58 +224,74 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
             );
         }
         entry.active = false;
-        --_activeEntries[entry.unitId];
+        --_activeEntries[unitId];
+        if (entry.action == uint8(Action.Pledge)) --_activePledges[unitId];
         emit RightsEntryReleased(entry.unitId, entryId);
         emit RegistrationRecorded(entry.unitId, uint8(Action.Release), documentHash, msg.sender);
     }
 
     /// @inheritdoc IAssetRegistry
     function cancel(
-        bytes32 unitId, uint8 ground, bytes32 documentHash, bytes32 riskAcknowledgementHash,
-        Consent calldata holderConsent
+        bytes32 unitId,
+        uint8 ground,
+        bytes32 documentHash,
+        bytes32 riskAcknowledgementHash,
+        Consent calldata holderConsent,
+        PledgeeConsent[] calldata pledgees
     ) external {
         Unit storage unit = _existingUnit(unitId);
         uint8 status = _effectiveStatus(unit);
         if (status == uint8(UnitStatus.Cancelled) || status == uint8(UnitStatus.Revoked)) {
             revert UnitNotActive(unitId, status);
         }
-        if (ground == uint8(CancellationGround.Holder)) {
-            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
-            // A suspended unit is under the registry's or a court's hold: only an order may cancel it.
-            if (status == uint8(UnitStatus.Suspended)) revert UnitNotActive(unitId, status);
-            _checkObjections(unitId, unit, uint8(Action.Cancellation), riskAcknowledgementHash);
-            _consume(
-                unit.holder, unitId, uint8(Action.Cancellation),
-                keccak256(abi.encode(documentHash, riskAcknowledgementHash)), holderConsent
-            );
-        } else if (ground == uint8(CancellationGround.JudicialOrder)) {
+        if (documentHash == bytes32(0)) revert GroundsMissing();
+        if (ground == uint8(CancellationGround.JudicialOrder)) {
             if (!hasRole(JUDICIAL_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, JUDICIAL_ROLE);
-        } else if (ground == uint8(CancellationGround.NoRemainingHolder)) {
-            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
         } else {
-            revert InvalidCancellationGround(ground);
+            if (!hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+            if (ground == uint8(CancellationGround.Holder)) {
+                // A suspended unit is under the registry's or a court's hold: only an order may cancel it.
+                if (status == uint8(UnitStatus.Suspended)) revert UnitNotActive(unitId, status);
+                _checkObjections(unitId, unit, uint8(Action.Cancellation), riskAcknowledgementHash);
+                bytes32 paramsHash = keccak256(abi.encode(documentHash, riskAcknowledgementHash));
+                if (_profiles[unit.profileId].pledgeBlocks & _PLEDGE_BLOCKS_CANCELLATION != 0) {
+                    _checkPledgees(unitId, uint8(Action.Cancellation), paramsHash, pledgees);
+                }
+                _consume(unit.holder, unitId, uint8(Action.Cancellation), paramsHash, holderConsent);
+            } else if (ground == uint8(CancellationGround.NoRemainingHolder)) {
+                if (!_orders[unitId][documentHash]) revert OrderNotRecorded(unitId, documentHash);
+            } else if (ground == uint8(CancellationGround.Expired)) {
+                if (status != uint8(UnitStatus.Expired)) revert UnitNotExpired(unitId, unit.validUntil);
+            } else {
+                revert InvalidCancellationGround(ground);
+            }
         }
-        if (documentHash == bytes32(0)) revert ZeroValue();
         unit.status = uint8(UnitStatus.Cancelled);
         emit StatusChanged(unitId, uint8(UnitStatus.Cancelled), ground);
         emit RegistrationRecorded(unitId, uint8(Action.Cancellation), documentHash, msg.sender);
     }
 
     /// @inheritdoc IAssetRegistry
-    function renew(bytes32 unitId, bytes32 newCertificateHash, bytes32 documentHash, Consent calldata holderConsent)
-        external
-        onlyRoleHolder(REGISTRAR_ROLE)
-    {
+    function renew(
+        bytes32 unitId,
+        bytes32 newCertificateHash,
+        bytes32 documentHash,
+        uint40 newValidUntil,
+        Consent calldata holderConsent
+    ) external onlyRoleHolder(REGISTRAR_ROLE) {
         Unit storage unit = _activeUnit(unitId);
         if (unit.validUntil == 0) revert UnitHasNoExpiry(unitId);
         Profile storage profile = _profiles[unit.profileId];
         uint256 opensAt = uint256(unit.validUntil) - profile.renewalWindow;
         if (block.timestamp < opensAt) revert RenewalWindowClosed(unitId, opensAt, unit.validUntil);
+        // counted from the previous expiry (GZ art. 35): later than it, by at most one validity period
+        if (newValidUntil <= unit.validUntil) revert ValidityInvalid(newValidUntil, unit.validUntil);
+        _checkValidity(newValidUntil, unit.validUntil, profile.maxValidity);
         _consume(
-            unit.holder, unitId, uint8(Action.Renewal), keccak256(abi.encode(newCertificateHash, documentHash)),
-            holderConsent
+            unit.holder, unitId, uint8(Action.Renewal),
+            keccak256(abi.encode(newCertificateHash, documentHash, newValidUntil)), holderConsent
         );
-        unit.validUntil += profile.validity; // counted from the previous expiry (GZ art. 35)
+        unit.validUntil = newValidUntil;
         _issueCertificate(unitId, unit, newCertificateHash);
         emit RegistrationRecorded(unitId, uint8(Action.Renewal), documentHash, msg.sender);
     }
@@ -273,17 +308,21 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
 
     /// @inheritdoc IAssetRegistry
     function setSuspended(bytes32 unitId, bool suspended, bytes32 documentHash) external {
-        if (!hasRole(REGISTRAR_ROLE, msg.sender) && !hasRole(JUDICIAL_ROLE, msg.sender)) {
-            revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
-        }
+        bool court = hasRole(JUDICIAL_ROLE, msg.sender);
+        if (!court && !hasRole(REGISTRAR_ROLE, msg.sender)) revert RegistryUnauthorized(msg.sender, REGISTRAR_ROLE);
+        if (documentHash == bytes32(0)) revert GroundsMissing();
         Unit storage unit = _existingUnit(unitId);
         if (suspended) {
             uint8 status = _effectiveStatus(unit);
             if (status != uint8(UnitStatus.Active)) revert UnitNotActive(unitId, status);
             unit.status = uint8(UnitStatus.Suspended);
+            _suspendedByCourt[unitId] = court;
         } else {
             if (unit.status != uint8(UnitStatus.Suspended)) revert UnitNotSuspended(unitId, unit.status);
+            // only the judicial role lifts a suspension it ordered
+            if (_suspendedByCourt[unitId] && !court) revert RegistryUnauthorized(msg.sender, JUDICIAL_ROLE);
             unit.status = uint8(UnitStatus.Active);
+            _suspendedByCourt[unitId] = false;
         }
         emit StatusChanged(unitId, unit.status, 0);
         emit RegistrationRecorded(
@@ -298,10 +337,18 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
         if (status == uint8(UnitStatus.Cancelled) || status == uint8(UnitStatus.Revoked)) {
             revert UnitNotActive(unitId, status);
         }
-        if (documentHash == bytes32(0)) revert ZeroValue();
+        if (documentHash == bytes32(0)) revert GroundsMissing();
         unit.status = uint8(UnitStatus.Revoked);
         emit StatusChanged(unitId, uint8(UnitStatus.Revoked), 0);
         emit RegistrationRecorded(unitId, uint8(Action.Revocation), documentHash, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function recordJudicialOrder(bytes32 unitId, bytes32 orderHash) external onlyRoleHolder(JUDICIAL_ROLE) {
+        if (orderHash == bytes32(0)) revert GroundsMissing();
+        _existingUnit(unitId);
+        _orders[unitId][orderHash] = true;
+        emit JudicialOrderRecorded(unitId, orderHash, msg.sender);
     }
 
     // --- objections (SZ art. 20) -------------------------------------------------------------------------
@@ -325,8 +372,10 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
         {
             revert ObjectionAlreadyOpen(objectionId);
         }
-        uint32 window = _profiles[unit.profileId].objectionWindow;
-        uint40 deadline = window == 0 ? 0 : uint40(block.timestamp + window);
+        uint256 days_ = _profiles[unit.profileId].objectionDays;
+        // the last day is the acceptance day + days; the deadline is its end, 24:00 China time
+        uint40 deadline =
+            days_ == 0 ? 0 : uint40(((block.timestamp + _CHINA_OFFSET) / 1 days + days_ + 1) * 1 days - _CHINA_OFFSET);
         _objections[objectionId] = Objection({
             unitId: unitId, objector: objector, deadline: deadline, status: uint8(ObjectionStatus.Pending)
         });
@@ -342,7 +391,7 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
         }
         Objection storage objection = _objections[objectionId];
         if (objection.status != uint8(ObjectionStatus.Pending)) revert ObjectionNotOpen(objectionId, objection.status);
-        if (objection.deadline != 0 && block.timestamp > objection.deadline) {
+        if (objection.deadline != 0 && block.timestamp >= objection.deadline) {
             revert ObjectionDeadlinePassed(objectionId, objection.deadline);
         }
         objection.status = uint8(ObjectionStatus.Litigating);
@@ -354,7 +403,7 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
     function lapseObjection(bytes32 objectionId) external {
         Objection storage objection = _objections[objectionId];
         if (objection.status != uint8(ObjectionStatus.Pending)) revert ObjectionNotOpen(objectionId, objection.status);
-        if (objection.deadline == 0 || block.timestamp <= objection.deadline) {
+        if (objection.deadline == 0 || block.timestamp < objection.deadline) {
             revert ObjectionDeadlineNotReached(objectionId, objection.deadline);
         }
         _closeObjection(objectionId, objection, ObjectionStatus.Lapsed);
@@ -405,6 +454,16 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
     }
 
     /// @inheritdoc IAssetRegistry
+    function activePledgesOf(bytes32 unitId) external view returns (uint256) {
+        return _activePledges[unitId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function orderRecorded(bytes32 unitId, bytes32 orderHash) external view returns (bool) {
+        return _orders[unitId][orderHash];
+    }
+
+    /// @inheritdoc IAssetRegistry
     function objectionOf(bytes32 objectionId) external view returns (Objection memory) {
         return _objections[objectionId];
     }
@@ -430,7 +489,7 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
 
     /// @inheritdoc IAssetRegistry
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "2.0.0";
     }
 
     // --- internals ---------------------------------------------------------------------------------------
@@ -486,6 +545,36 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
             if (holders[right] != stored) holders[right] = stored;
         }
         unit.holder = newSubject;
+    }
+
+    /// @dev A validity end after `from` and at most `maxValidity` beyond it; none (0) exactly when the profile
+    /// sets no expiry. Calendar years are computed off chain (leap days), hence a maximum, not a fixed length.
+    function _checkValidity(uint40 validUntil, uint256 from, uint32 maxValidity) private view {
+        if (maxValidity == 0 ? validUntil != 0 : (validUntil <= block.timestamp || validUntil > from + maxValidity))
+        {
+            revert ValidityInvalid(validUntil, from + maxValidity);
+        }
+    }
+
+    /// @dev Every active pledge of the unit consents (its pledgee's signature over the disposal), or the disposal
+    /// is refused: the pledgee is protected (issue #9, TJIFA §8.2.2). Ids ascend, so none is counted twice.
+    function _checkPledgees(bytes32 unitId, uint8 action, bytes32 paramsHash, PledgeeConsent[] calldata pledgees)
+        private
+    {
+        uint256 active = _activePledges[unitId];
+        if (active == 0) return;
+        if (pledgees.length != active) revert UnitPledged(unitId, active);
+        uint256 previous;
+        for (uint256 i = 0; i < pledgees.length; ++i) {
+            uint256 entryId = pledgees[i].entryId;
+            RightsEntry storage entry = _entries[entryId];
+            if (
+                entryId <= previous || entry.unitId != unitId || !entry.active
+                    || entry.action != uint8(Action.Pledge)
+            ) revert PledgeeConsentInvalid(entryId);
+            _consume(entry.counterparty, unitId, action, paramsHash, pledgees[i].consent);
+            previous = entryId;
+        }
     }
 
     /// @dev SZ art. 20: a disposal while an objection stands needs the filer's written risk acknowledgement.

@@ -42,7 +42,8 @@ interface IAssetRegistry {
         None,
         Holder, // on the holder's application (TJIFA §6.4.5.1)
         JudicialOrder, // effective judgment, ruling or award (TJIFA §6.4.5.3, SZ art. 19)
-        NoRemainingHolder // ex officio when rights are extinguished and no new holder remains (SZ art. 19)
+        NoRemainingHolder, // ex officio, citing a recorded order that extinguished the rights (SZ art. 19)
+        Expired // ex officio, validity ended without renewal; announced (GZ art. 35)
     }
 
     /// @notice Objection registration state (SZ art. 20).
@@ -58,12 +59,20 @@ interface IAssetRegistry {
     /// @notice Jurisdiction profile: the on-chain part of a rule set (TJIFA, SZ, AH, GD, GZ, DL ...), set as data.
     struct Profile {
         bool exists; // Whether the profile is defined.
-        bool jointFiling; // Transfers, licences and pledges need both parties' signatures (TJIFA §6.4.3.3).
+        bool jointFiling; // Transfers and licences need both parties' signatures (TJIFA §6.4.3.3); pledges always.
         bool requiresReview; // A third-party substantive-review report must precede initial registration.
         uint16 allowedObjectTypes; // Bit n set = object type n registrable under this profile.
-        uint32 validity; // Certificate validity in seconds; 0 = no expiry (SZ, AH, GD).
+        uint32 maxValidity; // Longest validity in seconds (calendar years are computed off chain); 0 = no expiry.
         uint32 renewalWindow; // Seconds before expiry from which renewal may be filed (TJIFA/GZ: one month).
-        uint32 objectionWindow; // Seconds an objector has to lodge a court/arbitration filing (SZ: 15 days); 0 = none.
+        uint16 objectionDays; // Days an objector has to lodge a court/arbitration filing (SZ: 15); 0 = no lapse.
+        uint8 pledgeBlocks; // What an active pledge blocks without the pledgee's consent: bit 0 transfer, bit 1
+        // holder cancellation (default both: the pledgee is protected).
+    }
+
+    /// @notice A pledgee's consent to a disposal of the pledged unit (transfer, cancellation).
+    struct PledgeeConsent {
+        uint256 entryId; // The active pledge entry; every active pledge of the unit must consent, ascending ids.
+        Consent consent; // The pledgee's signature over the same action and parameters as the disposal.
     }
 
     /// @notice A registration unit, packed in two storage slots.
@@ -108,6 +117,7 @@ interface IAssetRegistry {
         uint8 rightsMask; // Rights registered (at least one).
         bytes32 certificateHash; // Certificate issued.
         bytes32 documentHash; // Registration decision (after notice without sustained objection).
+        uint40 validUntil; // End of validity (24:00 China time of the last day; 0 = none), within maxValidity.
     }
 
     /// @notice A transfer registration; the parties' consents sign keccak256(abi.encode(this)).
@@ -181,6 +191,10 @@ interface IAssetRegistry {
     /// @notice A third-party substantive-review report was filed for an application.
     event ReviewRecorded(bytes32 indexed applicationId, address indexed reviewer, bytes32 reportHash);
 
+    /// @notice A court or arbitration order concerning a unit was recorded by the judicial role; ex-officio acts
+    /// that rest on an order cite it (SZ art. 19).
+    event JudicialOrderRecorded(bytes32 indexed unitId, bytes32 indexed orderHash, address indexed recordedBy);
+
     /// @notice A signed rights-and-security declaration (TJIFA App. 2) was recorded.
     event DeclarationRecorded(bytes32 indexed applicationId, address indexed declarant, bytes32 declarationHash);
 
@@ -215,6 +229,12 @@ interface IAssetRegistry {
     error ObjectionDeadlinePassed(bytes32 objectionId, uint40 deadline);
     error ObjectionDeadlineNotReached(bytes32 objectionId, uint40 deadline);
     error ObjectionsNotAllowed(uint8 profileId);
+    error ValidityInvalid(uint40 validUntil, uint256 latest);
+    error UnitPledged(bytes32 unitId, uint256 activePledges);
+    error PledgeeConsentInvalid(uint256 entryId);
+    error EntryNotOfUnit(uint256 entryId, bytes32 unitId);
+    error OrderNotRecorded(bytes32 unitId, bytes32 orderHash);
+    error GroundsMissing();
 
     /// @notice Sets a jurisdiction profile (data, not code: adding one needs no upgrade).
     /// @dev Requires DEFAULT_ADMIN_ROLE.
@@ -269,13 +289,20 @@ interface IAssetRegistry {
     /// @param request What is transferred, to whom, under which document.
     /// @param fromConsent The transferor's signature (ignored unless joint filing).
     /// @param toConsent The transferee's signature.
+    /// @param pledgees Consents of every active pledge's pledgee when the profile's pledgeBlocks covers transfer;
+    /// without them a pledged unit cannot be transferred (the pledge stays on the rights page).
     function transfer(
-        bytes32 unitId, TransferRequest calldata request, Consent calldata fromConsent, Consent calldata toConsent
+        bytes32 unitId,
+        TransferRequest calldata request,
+        Consent calldata fromConsent,
+        Consent calldata toConsent,
+        PledgeeConsent[] calldata pledgees
     ) external;
 
     /// @notice Enters a licence or pledge on the rights page (他项权益页).
     /// @dev Requires REGISTRAR_ROLE. The counterparty's consent is always needed; the holder's too under joint
-    /// filing (TJIFA §6.4.3.3), else the licensee/pledgee files alone with the contract (SZ art. 16).
+    /// filing (TJIFA §6.4.3.3) and for every pledge (no pledge without the pledgor), else the licensee files alone
+    /// with the contract (SZ art. 16).
     /// @param unitId The unit.
     /// @param request The licence or pledge.
     /// @param holderConsent The holder's signature (ignored unless joint filing).
@@ -288,53 +315,88 @@ interface IAssetRegistry {
 
     /// @notice Releases a rights-page entry: relayed by the registrar with the counterparty's consent, or
     /// ordered directly by a JUDICIAL_ROLE account. History is kept.
+    /// @param unitId The unit the entry belongs to (an entry of another unit is refused).
     /// @param entryId The entry.
     /// @param documentHash Release agreement or order.
     /// @param counterpartyConsent The counterparty's signature (ignored for a judicial order).
-    function releaseRightsEntry(uint256 entryId, bytes32 documentHash, Consent calldata counterpartyConsent)
-        external;
+    function releaseRightsEntry(
+        bytes32 unitId, uint256 entryId, bytes32 documentHash, Consent calldata counterpartyConsent
+    ) external;
 
     /// @notice Cancellation (注销登记). Logical: the unit and its history stay (REGISTRATION_RULES §6.4).
-    /// @dev Holder ground: REGISTRAR_ROLE + holder's consent (+ risk acknowledgement under objection).
-    /// JudicialOrder: JUDICIAL_ROLE. NoRemainingHolder: REGISTRAR_ROLE ex officio.
+    /// @dev Holder ground: REGISTRAR_ROLE + holder's consent (+ risk acknowledgement under objection, + every
+    /// pledgee's consent when pledgeBlocks covers it). JudicialOrder: JUDICIAL_ROLE. NoRemainingHolder:
+    /// REGISTRAR_ROLE citing an order the judicial role recorded. Expired: REGISTRAR_ROLE, once validity ended
+    /// (GZ art. 35). Every ground needs its document's hash.
     /// @param unitId The unit.
     /// @param ground CancellationGround.
-    /// @param documentHash Application, order, or ex officio decision.
+    /// @param documentHash Application, order, or ex officio decision (for NoRemainingHolder: the recorded order).
     /// @param riskAcknowledgementHash Written risk acknowledgement while an objection stands (holder ground).
     /// @param holderConsent The holder's signature (holder ground only).
+    /// @param pledgees Pledgees' consents (holder ground, when the unit is pledged).
     function cancel(
-        bytes32 unitId, uint8 ground, bytes32 documentHash, bytes32 riskAcknowledgementHash,
-        Consent calldata holderConsent
+        bytes32 unitId,
+        uint8 ground,
+        bytes32 documentHash,
+        bytes32 riskAcknowledgementHash,
+        Consent calldata holderConsent,
+        PledgeeConsent[] calldata pledgees
     ) external;
 
     /// @notice Renewal (续期): within the profile's window before expiry, extends validity by one period counted
     /// from the previous expiry (GZ art. 35) and issues a new certificate version.
-    /// @dev Requires REGISTRAR_ROLE and the holder's consent.
+    /// @dev Requires REGISTRAR_ROLE and the holder's consent. The new end (calendar years, computed off chain and
+    /// signed by the holder) must lie after the old one and at most maxValidity beyond it.
     /// @param unitId The unit.
     /// @param newCertificateHash The renewed certificate.
     /// @param documentHash Renewal application/decision.
+    /// @param newValidUntil The new end of validity.
     /// @param holderConsent The holder's signature.
-    function renew(bytes32 unitId, bytes32 newCertificateHash, bytes32 documentHash, Consent calldata holderConsent)
-        external;
+    function renew(
+        bytes32 unitId,
+        bytes32 newCertificateHash,
+        bytes32 documentHash,
+        uint40 newValidUntil,
+        Consent calldata holderConsent
+    ) external;
 
     /// @notice Records that a unit's validity ended (anyone may call once it has).
     /// @param unitId The unit.
     function markExpired(bytes32 unitId) external;
 
-    /// @notice Suspends (DL 中止) or reinstates a unit.
-    /// @dev Requires REGISTRAR_ROLE or JUDICIAL_ROLE.
+    /// @notice Suspends (DL 中止, art. 22) or reinstates a unit.
+    /// @dev Requires REGISTRAR_ROLE or JUDICIAL_ROLE; a suspension ordered by the judicial role is lifted only by
+    /// it. The decision's hash is required.
     /// @param unitId The unit.
     /// @param suspended True to suspend, false to reinstate.
     /// @param documentHash The decision.
     function setSuspended(bytes32 unitId, bool suspended, bytes32 documentHash) external;
 
     /// @notice Revocation by the registry (撤销: fraud, major incident, final judgment ...).
-    /// @dev Requires REGISTRAR_ROLE.
+    /// @dev Requires REGISTRAR_ROLE and the decision's hash (its grounds).
     /// @param unitId The unit.
     /// @param documentHash The revocation decision.
     function revoke(bytes32 unitId, bytes32 documentHash) external;
 
-    /// @notice Accepts an objection registration (SZ art. 20): flags the unit and starts the filing deadline.
+    /// @notice Records a court or arbitration order concerning a unit (SZ art. 19-20, TJIFA §6.4.5.3).
+    /// @dev Requires JUDICIAL_ROLE.
+    /// @param unitId The unit.
+    /// @param orderHash Hash of the order.
+    function recordJudicialOrder(bytes32 unitId, bytes32 orderHash) external;
+
+    /// @notice Whether the judicial role recorded `orderHash` for `unitId`.
+    /// @param unitId The unit.
+    /// @param orderHash The order.
+    /// @return recorded True if recorded.
+    function orderRecorded(bytes32 unitId, bytes32 orderHash) external view returns (bool recorded);
+
+    /// @notice Number of active pledges on a unit's rights page.
+    /// @param unitId The unit.
+    /// @return The count.
+    function activePledgesOf(bytes32 unitId) external view returns (uint256);
+
+    /// @notice Accepts an objection registration (SZ art. 20): flags the unit and starts the filing deadline, which
+    /// ends at 24:00 China time of the profile's last day.
     /// @dev Requires REGISTRAR_ROLE. A lapsed objection on the same matter may not be refiled.
     /// @param unitId The unit.
     /// @param objector The interested party.

@@ -19,6 +19,15 @@ from ledger.errors import ConfigurationError, LedgerValueError
 from ledger.files import write_private
 
 Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer", "judicial"]
+#: Each role in words (what a refusal names, REGISTRATION_RULES §1).
+ROLE_WORDS: dict[str, str] = {
+    "admin": "administrator (管理员)",
+    "evidence_provider": "evidence provider (存证服务商)",
+    "endorser": "authority node (权威节点: notary, arbitration, time service …)",
+    "registrar": "registration authority (登记机构)",
+    "reviewer": "third-party reviewer (第三方审查机构)",
+    "judicial": "court or arbitration body (法院或仲裁机构)",
+}
 
 #: Anvil's and Hardhat's default development mnemonic: public knowledge, for local chains only.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"

@@ -1,9 +1,10 @@
 """``ledger registry`` — the registration authority's commands (登记机构操作).
 
 Initial registrations go step by step (apply, accept, review, approve, notice, register); the filings on a
-registered unit (licence, pledge, release, transfer, change, cancel, renew) run through the same workflow
-and stop at public notice when their profile requires one. Holders' consents are signed with their keys
-from the accounts file (dev); in production the holders sign in their own wallets.
+registered unit (licence, pledge, release, transfer, change, cancel, renew, suspend, reinstate, revoke) run
+through the same workflow and stop where the rules make them wait (third-party review, public notice).
+Holders' consents are signed with their keys from the accounts file (dev); in production the holders sign in
+their own wallets. Reads never write, and a stored transaction of another filing never blocks a command.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import ObjectType
 from ledger.registry import objection_id
+from ledger.workdays import last_day
 from ledger.workflow import CHINA, State
 
 app = typer.Typer(help="Registration units: apply, review, notice, register, and every later filing.",
@@ -56,6 +58,12 @@ def _document(path: Path | None) -> bytes | None:
     return digest_file(path) if path else None
 
 
+def _digest_or_file(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return to_hex(parse_digest(value)) if looks_like_digest(value) else to_hex(digest_file(Path(value)))
+
+
 def _report(application: Application, extra: str = "") -> None:
     line = f"application {application.id[:12]} ({application.kind}, {application.profile}): {application.state}"
     if application.registration_number:
@@ -67,6 +75,26 @@ def _report(application: Application, extra: str = "") -> None:
     console.print(line + extra, highlight=False)
 
 
+def _asset(name: str | None, version: str | None, form: str | None, acquisition: str | None,
+           update_cycle: str | None, scenarios: str | None, scope: str | None) -> dict[str, Any]:
+    """Asset content given on the command line; only the given fields (a change changes only those)."""
+    fields = {"name": name, "version": version, "form": form, "acquisition": acquisition,
+              "update_cycle": update_cycle, "scope": scope,
+              "scenarios": [s.strip() for s in scenarios.split(";") if s.strip()] if scenarios else None}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+NameOption = Annotated[str | None, typer.Option(help="Asset name.")]
+VersionOption = Annotated[str | None, typer.Option("--version", help="Asset version.")]
+FormOption = Annotated[str | None, typer.Option(help="Data-asset type: dataset, interface, report, application, "
+                                                "other (数据集/接口/报告/应用/其他).")]
+AcquisitionOption = Annotated[str | None, typer.Option(help="How the data was obtained: original, collected, "
+                                                       "traded, other.")]
+CycleOption = Annotated[str | None, typer.Option(help="Update cycle: real_time, daily, monthly, custom.")]
+ScenariosOption = Annotated[str | None, typer.Option(help="Permitted scenarios, separated by ';'.")]
+ScopeOption = Annotated[str | None, typer.Option(help="Permitted scope of use.")]
+
+
 @app.command()
 def apply(
     ctx: typer.Context,
@@ -74,10 +102,20 @@ def apply(
     holder: Annotated[str, typer.Option(help="The applicant (accounts file name).")],
     object_type: Annotated[str, typer.Option("--type", help="data_resource, data_product, data_asset ...")],
     name: Annotated[str, typer.Option(help="Name of the data resource or product.")],
+    holder_name: Annotated[str, typer.Option(help="The holder's legal name, as the certificate prints it.")],
+    uscc: Annotated[str | None, typer.Option(help="Unified social credit code (统一社会信用代码).")] = None,
+    version: VersionOption = None, form: FormOption = None, acquisition: AcquisitionOption = None,
+    update_cycle: CycleOption = None, scenarios: ScenariosOption = None, scope: ScopeOption = None,
     rights: Annotated[str, typer.Option(help="Rights to register: holding, processing-use, "
                                         "product-operation or all.")] = "all",
     document: Annotated[Path | None, typer.Option(help="The application document.")] = None,
-    holder_name: Annotated[str | None, typer.Option(help="Legal name printed on the certificate.")] = None,
+    fingerprint: Annotated[str | None, typer.Option(help="The data's content fingerprint (a digest, or a file "
+                                                    "hashed with SHA-256): the same holder cannot register the same "
+                                                    "data twice.")] = None,
+    data_valid_until: Annotated[str | None, typer.Option(help="The data's own validity (YYYY-MM-DD), where the "
+                                                         "profile lets it shorten the certificate's.")] = None,
+    simple: Annotated[bool, typer.Option("--simple", help="The simple procedure (GD art. 16: 1 wd notice).")] = False,
+    actor: Annotated[str | None, typer.Option("--as", help="Filer, if not the holder (agent filing).")] = None,
 ) -> None:
     """File an initial registration application (首次登记申请)."""
     try:
@@ -85,10 +123,17 @@ def apply(
     except KeyError:
         raise LedgerValueError(f"unknown object type {object_type!r}: use "
                                f"{', '.join(t.name.lower() for t in ObjectType)}") from None
-    payload: dict[str, Any] = {"asset": {"name": name}}
-    if holder_name:
-        payload["holder_name"] = holder_name
-    application = _ledger(ctx).workflow.apply(kind="initial", profile=profile, holder=holder, actor=holder,
+    payload: dict[str, Any] = {"asset": _asset(name, version, form, acquisition, update_cycle, scenarios, scope),
+                               "holder_name": holder_name}
+    if uscc:
+        payload["uscc"] = uscc
+    if fingerprint:
+        payload["content_fingerprint"] = _digest_or_file(fingerprint)
+    if data_valid_until:
+        payload["data_valid_until"] = data_valid_until
+    if simple:
+        payload["procedure"] = "simple"
+    application = _ledger(ctx).workflow.apply(kind="initial", profile=profile, holder=holder, actor=actor or holder,
                                               object_type=kind, rights=_rights(rights), payload=payload,
                                               document=_document(document))
     _report(application)
@@ -111,14 +156,15 @@ def review(
     reject: Annotated[str | None, typer.Option(help="Refuse registration, with reasons.")] = None,
     actor: AsOption = "registrar",
 ) -> None:
-    """Review: pass the formal review, file the third-party report, request a supplement, or reject."""
+    """Review: pass the formal review, file the third-party report (--as reviewer), request a supplement, or
+    reject."""
     workflow = _ledger(ctx).workflow
     if sum((passed, report is not None, supplement is not None, reject is not None)) != 1:
         raise LedgerValueError("give exactly one of --pass, --report, --supplement, --reject")
     if passed:
         result = workflow.pass_formal_review(application, actor)
     elif report is not None:
-        result = workflow.file_review(application, actor if actor != "registrar" else "reviewer", digest_file(report))
+        result = workflow.file_review(application, actor, digest_file(report))
     elif supplement is not None:
         result = workflow.request_supplement(application, actor, supplement)
     else:
@@ -147,14 +193,37 @@ def notice(ctx: typer.Context, application: str, actor: AsOption = "registrar") 
 
 @app.command()
 def register(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
-    """Record the registration on chain once notice (if any) has passed."""
+    """Record the registration on chain once notice (if any) has passed; a registered one is left as it is."""
     _report(_ledger(ctx).workflow.register(application, actor))
 
 
 @app.command()
 def withdraw(ctx: typer.Context, application: str, actor: AsOption) -> None:
-    """Withdraw an application before approval (撤回, DL art. 17)."""
+    """Withdraw an application before approval (撤回, DL art. 17): the applicant, or the registry."""
     _report(_ledger(ctx).workflow.withdraw(application, actor))
+
+
+@app.command()
+def applications(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="Only this state (submitted, in_public_notice ...).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+) -> None:
+    """List applications by state: what waits, what is stuck, what is done."""
+    table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated")
+    for row in _ledger(ctx).workflow.applications(state, kind):
+        table.add_row(row.id[:12], row.kind, row.profile, row.state, row.registration_number or "", row.holder,
+                      row.updated_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@app.command()
+def duties(ctx: typer.Context) -> None:
+    """Apply the deadlines that decide by themselves (an objection not resolved in time: AH art. 22, GD art. 23)."""
+    moved = _ledger(ctx).workflow.enforce_deadlines()
+    for row in moved:
+        _report(row)
+    console.print(f"{len(moved)} application(s) moved by a deadline", highlight=False)
 
 
 @app.command("object")
@@ -163,6 +232,9 @@ def object_(
     target: Annotated[str, typer.Argument(help="An application in notice, or a registration number.")],
     objector: Annotated[str, typer.Option(help="The objector (accounts file name).")],
     grounds: Annotated[str, typer.Option(help="Matter and grounds of the objection.")],
+    evidence: Annotated[Path | None, typer.Option(help="The objector's evidence (its digest is recorded).")] = None,
+    objector_name: Annotated[str, typer.Option(help="The objector's legal name.")] = "",
+    objector_id: Annotated[str, typer.Option(help="The objector's ID number or credit code.")] = "",
     actor: AsOption = "registrar",
 ) -> None:
     """Object during notice, or register an objection against a registered unit (异议登记, SZ art. 20)."""
@@ -171,12 +243,14 @@ def object_(
         number = validate_number(target)
         matter = _matter(grounds)
         ledger.assets.transact(ledger.sender(actor), "fileObjection", unit_id(number),
-                               ledger.accounts.get(objector).address, matter, matter)
+                               ledger.accounts.get(objector).address, matter, _document(evidence) or matter)
         record = ledger.assets.objection(objection_id(unit_id(number), matter))
-        until = datetime.fromtimestamp(record["deadline"], CHINA).isoformat() if record["deadline"] else "no deadline"
+        until = (datetime.fromtimestamp(record["deadline"], CHINA).isoformat() if record["deadline"]
+                 else "no deadline (it stands until decided)")
         console.print(f"objection registered on {number}; court/arbitration filing due by {until}", highlight=False)
     else:
-        _report(ledger.workflow.object(target, objector, grounds))
+        _report(ledger.workflow.object(target, objector, grounds, objector_name=objector_name,
+                                       objector_id=objector_id, evidence=_document(evidence)))
 
 
 def _matter(grounds: str) -> bytes:
@@ -185,11 +259,27 @@ def _matter(grounds: str) -> bytes:
 
 
 @app.command()
+def litigation(
+    ctx: typer.Context, number: str,
+    grounds: Annotated[str, typer.Option(help="Grounds of the objection (identifies it).")],
+    notice_of_acceptance: Annotated[Path, typer.Option("--acceptance", help="The court's or arbitration body's "
+                                                       "acceptance notice (受理通知书).")],
+    actor: AsOption = "registrar",
+) -> None:
+    """Record that the objector lodged a court or arbitration filing in time (SZ art. 20): no lapse."""
+    ledger = _ledger(ctx)
+    oid = objection_id(unit_id(validate_number(number)), _matter(grounds))
+    ledger.assets.transact(ledger.sender(actor), "recordObjectionLitigation", oid, digest_file(notice_of_acceptance))
+    console.print("court/arbitration acceptance recorded: the objection stands until decided", highlight=False)
+
+
+@app.command()
 def resolve(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="An application with a notice objection, or a registration number.")],
     upheld: Annotated[bool, typer.Option("--upheld/--dismissed", help="Outcome.")],
     grounds: Annotated[str | None, typer.Option(help="Grounds of the on-chain objection (identifies it).")] = None,
+    objection: Annotated[int | None, typer.Option(help="Which notice objection (default: all pending).")] = None,
     order: Annotated[Path | None, typer.Option(help="Judgment, ruling or award.")] = None,
     actor: AsOption = "registrar",
 ) -> None:
@@ -198,11 +288,13 @@ def resolve(
     if "-" in target:
         if not grounds:
             raise LedgerValueError("name the objection by its --grounds")
+        if order is None:
+            raise LedgerValueError("an objection registration is disposed of by a judgment, ruling or award: --order")
         oid = objection_id(unit_id(validate_number(target)), _matter(grounds))
-        ledger.assets.transact(ledger.sender(actor), "resolveObjection", oid, upheld, _document(order) or bytes(32))
+        ledger.assets.transact(ledger.sender(actor), "resolveObjection", oid, upheld, digest_file(order))
         console.print(f"objection {'upheld' if upheld else 'dismissed'}")
     else:
-        _report(ledger.workflow.resolve_objection(target, actor, upheld))
+        _report(ledger.workflow.resolve_objection(target, actor, upheld, objection=objection))
 
 
 @app.command()
@@ -215,9 +307,20 @@ def lapse(ctx: typer.Context, number: str, grounds: Annotated[str, typer.Option(
     console.print(f"objection lapsed: {ObjectionStatus(ledger.assets.objection(oid)['status']).name.lower()}")
 
 
-def _file(ctx: typer.Context, kind: str, number: str, holder: str | None, actor: str, *,
-          counterparty: str | None = None, rights: int = Right.ALL, payload: dict[str, Any] | None = None,
-          document: Path | None = None, risk: Path | None = None) -> None:
+@app.command()
+def order(ctx: typer.Context, number: str,
+          document: Annotated[Path, typer.Option("--order", help="The judgment, ruling or award.")],
+          actor: AsOption = "court") -> None:
+    """Record a court or arbitration order concerning a unit (the judicial role); ex-officio acts cite it."""
+    ledger = _ledger(ctx)
+    ledger.assets.transact(ledger.sender(actor), "recordJudicialOrder", unit_id(validate_number(number)),
+                           digest_file(document))
+    console.print(f"order {to_hex(digest_file(document))} recorded for {number}", highlight=False)
+
+
+def _file(ctx: typer.Context, kind: str, number: str, actor: str, *, counterparty: str | None = None,
+          rights: int = Right.ALL, payload: dict[str, Any] | None = None, document: Path | None = None,
+          risk: Path | None = None, filer: str | None = None) -> None:
     """Files a post-registration application and runs it as far as the rules allow without waiting."""
     ledger = _ledger(ctx)
     number = validate_number(number)
@@ -225,19 +328,26 @@ def _file(ctx: typer.Context, kind: str, number: str, holder: str | None, actor:
     if unit["status"] is UnitStatus.NONE:
         raise LedgerValueError(f"no registration unit {number}")
     profile = next(p for p in ledger.workflow.profiles.values() if p.id == unit["profile_id"])
-    owner = holder or next((a.name for a in ledger.accounts if a.address == unit["holder"]), None)
+    owner = ledger.workflow.account_of(unit["holder"])
     if owner is None:
-        raise LedgerValueError("the unit's holder is not in the accounts file: name the filer with --holder")
+        raise LedgerValueError("the unit's holder is not in the accounts file")
     extra = dict(payload or {})
     if risk is not None:
         extra["risk_acknowledgement"] = to_hex(digest_file(risk))
     workflow = ledger.workflow
-    application = workflow.apply(kind=kind, profile=profile.code, holder=owner, actor=actor, number=number,
+    application = workflow.apply(kind=kind, profile=profile.code, holder=owner, actor=filer or actor, number=number,
                                  counterparty=counterparty, rights=rights, payload=extra, document=_document(document))
-    for step in (workflow.accept, workflow.begin_review, workflow.approve):
-        application = step(application.id, actor)
+    registrar = actor if actor in [a.name for a in ledger.accounts.with_role("registrar")] else "registrar"
+    for step in (workflow.accept, workflow.begin_review):
+        application = step(application.id, registrar)
+    if profile.needs_review(kind):
+        application = workflow.pass_formal_review(application.id, registrar)
+        _report(application, f"; {profile.code} needs a third-party review: `ledger registry review "
+                             f"{application.id[:12]} --report FILE --as reviewer`, then approve and register")
+        return
+    application = workflow.approve(application.id, registrar)
     if workflow.needs_notice(application):
-        application = workflow.start_notice(application.id, actor)
+        application = workflow.start_notice(application.id, registrar)
         _report(application, f"; after it run `ledger registry register {application.id[:12]}`")
         return
     _report(workflow.register(application.id, actor))
@@ -247,6 +357,7 @@ RightsOption = Annotated[str, typer.Option(help="Rights concerned: holding, proc
 DocOption = Annotated[Path | None, typer.Option("--contract", help="The contract or decision document.")]
 RiskOption = Annotated[Path | None, typer.Option("--risk-acknowledgement",
                                                  help="Written risk acknowledgement while an objection stands.")]
+GroundsOption = Annotated[Path, typer.Option("--grounds", help="The decision or order it rests on.")]
 
 
 @app.command()
@@ -255,7 +366,7 @@ def licence(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(hel
             until: Annotated[str | None, typer.Option(help="Licence term end, YYYY-MM-DD.")] = None,
             contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Licence registration (许可登记): a licence entry on the rights page."""
-    _file(ctx, "licence", number, None, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
+    _file(ctx, "licence", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
           payload={"valid_until": _end_of(until)} if until else None)
 
 
@@ -263,48 +374,96 @@ def licence(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(hel
 def pledge(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(help="Pledgee.")],
            rights: RightsOption = "all", until: Annotated[str | None, typer.Option(help="Term end.")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
-    """Pledge (质押) entered on the additional-rights page (他项权益页)."""
-    _file(ctx, "pledge", number, None, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
+    """Pledge (质押) entered on the additional-rights page (他项权益页); the pledgor and the pledgee both sign."""
+    _file(ctx, "pledge", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
           payload={"valid_until": _end_of(until)} if until else None)
 
 
 @app.command()
 def release(ctx: typer.Context, number: str, entry: Annotated[int, typer.Option(help="Rights-page entry id.")],
             contract: DocOption = None, actor: AsOption = "registrar") -> None:
-    """Release a pledge or licence entry (with the counterparty's consent)."""
-    _file(ctx, "release", number, None, actor, payload={"entry_id": entry}, document=contract)
+    """Release a pledge or licence entry of this unit (with the counterparty's consent)."""
+    _file(ctx, "release", number, actor, payload={"entry_id": entry}, document=contract)
 
 
 @app.command()
 def transfer(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(help="Transferee.")],
+             new_holder_name: Annotated[str | None, typer.Option(help="The transferee's legal name (needed when "
+                                                                 "the holding right moves).")] = None,
+             new_holder_uscc: Annotated[str | None, typer.Option(help="The transferee's credit code.")] = None,
              rights: RightsOption = "all", contract: DocOption = None, risk: RiskOption = None,
              actor: AsOption = "registrar") -> None:
-    """Transfer registration (转移登记): joint signatures under TJIFA, the transferee alone under SZ/AH."""
-    _file(ctx, "transfer", number, None, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk)
+    """Transfer registration (转移登记): joint signatures under TJIFA, the transferee alone under SZ/AH; a pledged
+    unit needs its pledgees' consent."""
+    payload = {k: v for k, v in (("new_holder_name", new_holder_name), ("new_holder_uscc", new_holder_uscc)) if v}
+    _file(ctx, "transfer", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
+          payload=payload)
 
 
 @app.command()
-def change(ctx: typer.Context, number: str, contract: DocOption = None, risk: RiskOption = None,
-           actor: AsOption = "registrar") -> None:
-    """Change registration (变更登记): the certificate is reissued and the old one superseded."""
-    _file(ctx, "change", number, None, actor, document=contract, risk=risk)
+def change(ctx: typer.Context, number: str, name: NameOption = None, version: VersionOption = None,
+           form: FormOption = None, acquisition: AcquisitionOption = None, update_cycle: CycleOption = None,
+           scenarios: ScenariosOption = None, scope: ScopeOption = None,
+           holder_name: Annotated[str | None, typer.Option(help="The holder's new legal name.")] = None,
+           uscc: Annotated[str | None, typer.Option(help="The holder's new credit code.")] = None,
+           contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
+    """Change registration (变更登记): the certificate is reissued with the changed content — everything else
+    carried forward — and the old version is superseded."""
+    changes: dict[str, Any] = {}
+    asset = _asset(name, version, form, acquisition, update_cycle, scenarios, scope)
+    if asset:
+        changes["asset"] = asset
+    holder = {k: v for k, v in (("name", holder_name), ("uscc", uscc)) if v}
+    if holder:
+        changes["holder"] = holder
+    if not changes:
+        raise LedgerValueError("a change registration changes something: give the changed fields")
+    _file(ctx, "change", number, actor, document=contract, risk=risk, payload={"changes": changes})
 
 
 @app.command()
 def cancel(ctx: typer.Context, number: str,
-           court_order: Annotated[Path | None, typer.Option(help="Court or arbitration order (注销 by order).")] = None,
-           ex_officio: Annotated[bool, typer.Option(help="Registry cancels: no holder remains.")] = False,
+           court_order: Annotated[Path | None, typer.Option(help="Court or arbitration order (注销 by order; "
+                                                            "--as court).")] = None,
+           ex_officio: Annotated[Path | None, typer.Option(help="Ex officio: the recorded order that extinguished "
+                                                           "the rights, no holder remaining (SZ art. 19).")] = None,
+           expired: Annotated[Path | None, typer.Option(help="Ex officio after expiry: the cancellation notice "
+                                                        "(GZ art. 35).")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
-    """Cancellation (注销登记): by the holder, by court/arbitration order (--as court), or ex officio."""
-    ground = "judicial_order" if court_order else "no_remaining_holder" if ex_officio else "holder"
-    _file(ctx, "cancellation", number, None, actor, payload={"ground": ground},
-          document=court_order or contract, risk=risk)
+    """Cancellation (注销登记): by the holder, by court/arbitration order, or ex officio with its grounds."""
+    given = [(g, d) for g, d in (("judicial_order", court_order), ("no_remaining_holder", ex_officio),
+                                 ("expired", expired)) if d is not None]
+    if len(given) > 1:
+        raise LedgerValueError("give one ground: --court-order, --ex-officio or --expired")
+    ground, document = given[0] if given else ("holder", contract)
+    _file(ctx, "cancellation", number, actor, payload={"ground": ground}, document=document, risk=risk)
 
 
 @app.command()
-def renew(ctx: typer.Context, number: str, contract: DocOption = None, actor: AsOption = "registrar") -> None:
-    """Renewal (续期) within the window before expiry."""
-    _file(ctx, "renewal", number, None, actor, document=contract)
+def renew(ctx: typer.Context, number: str, contract: DocOption = None,
+          data_valid_until: Annotated[str | None, typer.Option(help="The data's own validity, if shorter.")] = None,
+          actor: AsOption = "registrar") -> None:
+    """Renewal (续期; DL: annual review 年审) within the window before expiry."""
+    _file(ctx, "renewal", number, actor, document=contract,
+          payload={"data_valid_until": data_valid_until} if data_valid_until else None)
+
+
+@app.command()
+def suspend(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
+    """Suspend a registration (中止, DL art. 22): by the registry, or a court (--as court)."""
+    _file(ctx, "suspension", number, actor, document=grounds)
+
+
+@app.command()
+def reinstate(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
+    """Lift a suspension (a court's only by the court)."""
+    _file(ctx, "reinstatement", number, actor, document=grounds)
+
+
+@app.command()
+def revoke(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
+    """Revoke a registration (撤销, AH art. 23, GD art. 22, GZ art. 34) with the decision that grounds it."""
+    _file(ctx, "revocation", number, actor, document=grounds)
 
 
 def _end_of(day: str) -> int:
@@ -318,7 +477,8 @@ def _end_of(day: str) -> int:
 @app.command()
 def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registration number or application.")],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Show a unit as the chain holds it, or an application with its history."""
+    """Show a unit as the chain holds it (with its rights-page entries and their ids), or an application with
+    its history."""
     ledger = _ledger(ctx)
     if "-" in target or looks_like_digest(target):
         uid = parse_digest(target) if looks_like_digest(target) else unit_id(target)
@@ -327,20 +487,30 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
             raise LedgerValueError(f"no registration unit {target}")
         holders = {name: ledger.assets.right_holder(uid, right) for name, right in RIGHT_NAMES.items() if name != "all"
                    and unit["rights"] & right}
+        entries = [{"entry_id": e["entry_id"], "kind": e["kind"], "counterparty": e["counterparty"],
+                    "rights": int(e["rights"]), "status": "active" if e["active"] else "released",
+                    "valid_until": datetime.fromtimestamp(e["valid_until"], CHINA).isoformat()
+                    if e["valid_until"] else None} for e in ledger.assets.entries(uid)]
         data = {"registration_number": target, "unit_id": to_hex(uid), "status": ledger.assets.status(uid).name.lower(),
                 "stored_status": unit["status"].name.lower(), "certificate_hash": to_hex(unit["certificate_hash"]),
                 "certificate_version": unit["certificate_version"], "holder": unit["holder"],
-                "valid_until": datetime.fromtimestamp(unit["valid_until"], CHINA).isoformat()
+                "valid_until": f"{last_day(unit['valid_until']).isoformat()} 24:00 China time"
                 if unit["valid_until"] else None,
                 "right_holders": holders, "open_objections": unit["open_objections"],
-                "active_rights_entries": ledger.assets.active_entries(uid)}
+                "active_rights_entries": ledger.assets.active_entries(uid), "rights_page": entries}
         if as_json:
             console.print_json(json.dumps(data))
             return
         table = Table("field", "value", title=f"registration unit {target}")
         for key, value in data.items():
-            table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
+            if key != "rights_page":
+                table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
         console.print(table)
+        page = Table("entry id", "kind", "counterparty", "rights", "status", "until", title="他项权益页 rights page")
+        for e in entries:
+            page.add_row(str(e["entry_id"]), str(e["kind"]), str(e["counterparty"]), str(e["rights"]),
+                         str(e["status"]), str(e["valid_until"] or ""))
+        console.print(page)
         return
     workflow = ledger.workflow
     application = workflow.get(target)

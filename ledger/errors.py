@@ -99,6 +99,13 @@ class ContractRevertError(TransactionError):
         self.error_args = args
 
 
+class WorkflowError(LedgerError):
+    """A step that the application's state or the rules do not allow."""
+
+    code = "workflow_refused"
+    http_status = 409
+
+
 class UnauthorizedError(LedgerError):
     """No or an unknown credential was presented."""
 

@@ -94,6 +94,8 @@ class Application(SQLModel, table=True):
     object_type: int | None = None
     rights: int = 7
     payload: str = "{}"  # kind-specific JSON: asset description, entry term, entry id, cancellation ground
+    content_fingerprint: str | None = Field(default=None, index=True, description="digest identifying the data "
+                                            "itself (数据特征, AH art. 10(1)): the same holder registers it once")
     document_hash: str | None = None  # application / contract / order
     review_report_hash: str | None = None
     notice_start: str | None = None
@@ -123,16 +125,23 @@ class ApplicationEvent(SQLModel, table=True):
 
 
 class NoticeObjection(SQLModel, table=True):
-    """An objection raised during public notice (GD art. 11, DL art. 23, GZ art. 19)."""
+    """An objection raised during public notice (GD art. 11, DL art. 23, GZ art. 19): anyone may object, a second
+    objector too while another objection is pending; each records who objected and the evidence."""
 
     __tablename__ = "notice_objection"
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: str = Field(foreign_key="application.id", index=True)
-    objector: str
+    objector: str  # the account that filed it
+    objector_name: str = Field(default="", description="the objector's legal name (identity)")
+    objector_id: str = Field(default="", description="ID number or unified social credit code")
     grounds: str
-    status: str = "pending"  # pending, dismissed, upheld
+    evidence_hash: str | None = Field(default=None, description="digest of the evidence submitted")
+    resolve_by: str | None = Field(default=None, description="last day to resolve it (AH art. 22: 30 days; GD "
+                                   "art. 11: 10 wd); None = no limit")
+    status: str = "pending"  # pending, dismissed, upheld, overdue
     filed_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
 
 
 class Checkpoint(SQLModel, table=True):

@@ -37,6 +37,8 @@ class Consent:
 
 
 EMPTY_CONSENT = Consent(0, 0, b"")
+#: A pledgee's consent as the contract takes it: (entryId, (nonce, deadline, signature)).
+PledgeeConsent = tuple[int, tuple[int, int, bytes]]
 
 
 def _h(types: list[str], values: list[Any]) -> bytes:
@@ -47,9 +49,9 @@ def _h(types: list[str], values: list[Any]) -> bytes:
 
 
 def initial_params(application_id: bytes, holder: str, object_type: int, profile_id: int, rights: int,
-                   certificate_hash: bytes, document_hash: bytes) -> bytes:
-    return _h(["bytes32", "address", "uint8", "uint8", "uint8", "bytes32", "bytes32"],
-              [application_id, holder, object_type, profile_id, rights, certificate_hash, document_hash])
+                   certificate_hash: bytes, document_hash: bytes, valid_until: int = 0) -> bytes:
+    return _h(["bytes32", "address", "uint8", "uint8", "uint8", "bytes32", "bytes32", "uint40"],
+              [application_id, holder, object_type, profile_id, rights, certificate_hash, document_hash, valid_until])
 
 
 def reissue_params(new_certificate_hash: bytes, document_hash: bytes, risk_ack: bytes = ZERO32) -> bytes:
@@ -82,8 +84,8 @@ def cancel_params(document_hash: bytes, risk_ack: bytes = ZERO32) -> bytes:
     return _h(["bytes32", "bytes32"], [document_hash, risk_ack])
 
 
-def renew_params(new_certificate_hash: bytes, document_hash: bytes) -> bytes:
-    return _h(["bytes32", "bytes32"], [new_certificate_hash, document_hash])
+def renew_params(new_certificate_hash: bytes, document_hash: bytes, new_valid_until: int) -> bytes:
+    return _h(["bytes32", "bytes32", "uint40"], [new_certificate_hash, document_hash, new_valid_until])
 
 
 def declaration_params(declaration_hash: bytes) -> bytes:
@@ -186,6 +188,12 @@ class AssetRegistryClient:
 
     def active_entries(self, unit_id: bytes) -> int:
         return int(self.handle.call("activeEntriesOf", unit_id))
+
+    def active_pledges(self, unit_id: bytes) -> int:
+        return int(self.handle.call("activePledgesOf", unit_id))
+
+    def order_recorded(self, unit_id: bytes, order_hash: bytes) -> bool:
+        return bool(self.handle.call("orderRecorded", unit_id, order_hash))
 
     def entries(self, unit_id: bytes) -> list[dict[str, Any]]:
         """Every rights-page entry of a unit (released ones too), with the contract hash that created it."""

@@ -1,27 +1,71 @@
-"""Chinese working days (工作日) for public-notice periods (REGISTRATION_RULES §3.5, §3.9).
+"""Dates the rules count in: Chinese working days (工作日), calendar days, years, and China-time deadlines
+(REGISTRATION_RULES §3.5, §3.9, §5.5).
 
 Official calendars come from the ``chinese-calendar`` package: public holidays are off, their make-up
 working days (调休) on weekends are on. For a year the package has no data for yet (the State Council
-publishes each year's arrangement late in the previous year), weekdays count as working days and the
-result says it is provisional, so an operator can recheck it once the calendar is published.
+publishes each year's arrangement late in the previous year), weekdays count as working days except the
+statutory holidays fixed in the solar calendar (元旦 1 January, 劳动节 1–2 May, 国庆 1–3 October: 全国年节及
+纪念日放假办法 art. 2, as revised 2024), and the result says it is provisional, so it is recomputed once the
+calendar is published.
+
+Periods follow the Civil Code (民法典 art. 201, 203): the first day is not counted; a period in years ends on
+the corresponding day of the last year (the month's last day when there is none, e.g. 29 February); a period
+ends at 24:00 of its last day — China time here, wherever the server runs.
 """
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import chinese_calendar
 
 from ledger.errors import LedgerValueError
 
+CHINA = timezone(timedelta(hours=8))
+#: Statutory holidays fixed in the solar calendar (month, day): never working days, whatever the arrangement.
+FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+
 
 def is_working_day(day: date) -> tuple[bool, bool]:
-    """(is a working day, per the official calendar); weekday fallback when the year has no data."""
+    """(is a working day, per the official calendar); without data for the year: weekdays that are not fixed
+    statutory holidays, flagged as not official."""
     try:
         return bool(chinese_calendar.is_workday(day)), True
     except NotImplementedError:
-        return day.weekday() < 5, False
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS, False
+
+
+def end_of_day(day: date) -> int:
+    """Unix time of 24:00 China time at the end of ``day`` — when a period whose last day is ``day`` ends."""
+    return int(datetime.combine(day + timedelta(days=1), time(), CHINA).timestamp())
+
+
+def china_date(timestamp: int) -> date:
+    """The China-time calendar date of a Unix time."""
+    return datetime.fromtimestamp(timestamp, CHINA).date()
+
+
+def last_day(timestamp: int) -> date:
+    """The last day of a period that ends at ``timestamp`` (24:00 China time of that day)."""
+    return china_date(timestamp - 1)
+
+
+def add_years(day: date, years: int) -> date:
+    """The corresponding day ``years`` later; the month's last day when there is none (民法典 art. 203)."""
+    year = day.year + years
+    return date(year, day.month, min(day.day, calendar.monthrange(year, day.month)[1]))
+
+
+def validity_last_day(issued_on: date, years: int, data_valid_until: date | None = None) -> date | None:
+    """The last valid day of a certificate issued on ``issued_on`` for ``years`` calendar years (the issue day
+    is not counted, so the period ends on the corresponding day); or the data's own last valid day when it is
+    earlier (TJIFA §8.3.3, GZ art. 21). None for no expiry."""
+    if not years:
+        return None
+    end = add_years(issued_on, years)
+    return min(end, data_valid_until) if data_valid_until is not None else end
 
 
 @dataclass(frozen=True)

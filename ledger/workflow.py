@@ -23,36 +23,25 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ledger.accounts import AccountBook
+from ledger.accounts import ROLE_WORDS, AccountBook
 from ledger.chain.contract import ContractHandle
 from ledger.chain.outbox import Outbox, Outcome
 from ledger.chain.sender import TransactionSender
 from ledger.db import session_scope
 from ledger.document_schemas import validate_document
 from ledger.documents import cancellation_proof, certificate, document_hash, supplementary_notice
-from ledger.errors import ContractRevertError, LedgerError, LedgerValueError, NotFoundError
-from ledger.hashing import canonical_json, keccak256, parse_digest, to_hex
-from ledger.lifecycle import Action, CancellationGround
+from ledger.errors import ContractRevertError, ForbiddenError, LedgerValueError, NotFoundError, WorkflowError
+from ledger.filings import AUTHORITY_KINDS, EX_OFFICIO_GROUNDS, FILINGS, FilingRefused
+from ledger.hashing import canonical_json, keccak256, to_hex
+from ledger.lifecycle import Action, UnitStatus
 from ledger.models import Application, ApplicationEvent, ChainIntent, NoticeObjection, StoredDocument, utcnow
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType, load_profiles
-from ledger.registry import (
-    EMPTY_CONSENT,
-    ZERO32,
-    AssetRegistryClient,
-    cancel_params,
-    entry_params,
-    entry_request,
-    initial_params,
-    reissue_params,
-    release_params,
-    renew_params,
-    transfer_params,
-    transfer_request,
-)
-from ledger.workdays import notice_period
+from ledger.registry import AssetRegistryClient
+from ledger.workdays import china_date, notice_period
 
 CHINA = timezone(timedelta(hours=8))
+__all__ = ["CHINA", "KINDS", "TRANSITIONS", "State", "Workflow", "WorkflowError", "today_in_china"]
 
 
 class State(StrEnum):
@@ -72,7 +61,7 @@ class State(StrEnum):
     TERMINATED = "terminated"
 
 
-KINDS = ("initial", "supplementary", "change", "transfer", "licence", "pledge", "release", "cancellation", "renewal")
+KINDS = tuple(FILINGS)
 BEFORE_APPROVAL = (State.SUBMITTED, State.ACCEPTED, State.UNDER_FORMAL_REVIEW, State.UNDER_SUBSTANTIVE_REVIEW,
                    State.SUPPLEMENT_REQUESTED, State.RESUBMITTED)
 #: action -> (states it may start from, state it leads to); None = decided by the step itself
@@ -87,18 +76,20 @@ TRANSITIONS: dict[str, tuple[tuple[State, ...], State | None]] = {
     "reject": (BEFORE_APPROVAL, State.REJECTED),
     "withdraw": (BEFORE_APPROVAL, State.WITHDRAWN),
     "start_notice": ((State.APPROVED,), State.IN_PUBLIC_NOTICE),
-    "object": ((State.IN_PUBLIC_NOTICE,), State.OBJECTION_PENDING),
+    "object": ((State.IN_PUBLIC_NOTICE, State.OBJECTION_PENDING), State.OBJECTION_PENDING),
     "resolve_objection": ((State.OBJECTION_PENDING,), None),
     "register": ((State.APPROVED, State.IN_PUBLIC_NOTICE), State.REGISTERED),
     "archive": ((State.REGISTERED,), State.ARCHIVED),
 }
-
-
-class WorkflowError(LedgerError):
-    """A step that the application's state or the rules do not allow."""
-
-    code = "workflow_refused"
-    http_status = 409
+#: Who may take each step (issue #9 §3): a role from the accounts file; "applicant" = the applicant or a
+#: counterparty of the filing (or the registry on their behalf); None = any known account.
+STEP_ROLES: dict[str, tuple[str, ...] | None] = {
+    "accept": ("registrar",), "begin_review": ("registrar",), "pass_formal": ("registrar",),
+    "file_review": ("reviewer",), "request_supplement": ("registrar",), "resubmit": ("applicant",),
+    "approve": ("registrar",), "reject": ("registrar",), "withdraw": ("applicant", "registrar"),
+    "start_notice": ("registrar",), "object": None, "resolve_objection": ("registrar",),
+    "register": ("registrar",), "archive": ("registrar",),
+}
 
 
 def today_in_china() -> date:
@@ -155,48 +146,94 @@ class Workflow:
         return self.profiles[app.profile]
 
     def needs_notice(self, app: Application) -> bool:
-        """Whether the profile gives this kind public notice; an order-driven cancellation never waits for one."""
-        if app.kind == "cancellation" and json.loads(app.payload).get("ground", "holder") != "holder":
+        """Whether the profile gives this kind public notice. An authority's act (suspension, revocation, an
+        ordered or ex-officio cancellation) never waits for one."""
+        if app.kind in AUTHORITY_KINDS:
+            return False
+        if app.kind == "cancellation" and json.loads(app.payload).get("ground", "holder") in EX_OFFICIO_GROUNDS:
             return False
         return app.kind in self.profile(app).notice.applies_to
+
+    def applications(self, state: str | None = None, kind: str | None = None) -> list[Application]:
+        """Applications of this deployment, newest first, optionally by state and kind (an operator's view of
+        what is waiting, stuck or done)."""
+        query = select(Application).where(Application.deployment == self.deployment_id)
+        if state:
+            query = query.where(Application.state == State(state).value)
+        if kind:
+            query = query.where(Application.kind == kind)
+        with Session(self.engine) as session:
+            return list(session.exec(query.order_by(col(Application.created_at).desc())).all())
+
+    # --- who may act ---------------------------------------------------------------------------------
+
+    def _require(self, actor: str, roles: tuple[str, ...] | None, what: str,
+                 app: Application | None = None) -> None:
+        """Refuses an actor without the role a step needs, naming the role in words (issue #9 §3)."""
+        account = self.accounts.get(actor)  # an unknown account name is refused here
+        if roles is None:
+            return
+        parties = {app.holder, app.counterparty} if app is not None else set()
+        if "applicant" in roles and actor in parties:
+            return
+        if any(role in account.roles for role in roles if role != "applicant"):
+            return
+        needed = " or ".join("the applicant or its counterparty" if r == "applicant" else ROLE_WORDS.get(r, r)
+                             for r in roles)
+        held = ", ".join(ROLE_WORDS.get(r, r) for r in account.roles) or "no role"
+        raise ForbiddenError(f"{what} needs {needed}; {actor} holds {held}")
 
     # --- filing ------------------------------------------------------------------------------------
 
     def apply(self, *, kind: str, profile: str, holder: str, actor: str, number: str | None = None,
               counterparty: str | None = None, object_type: ObjectType | None = None, rights: int = 7,
               payload: dict[str, Any] | None = None, document: bytes | None = None) -> Application:
-        """Files an application (申请). Initial ones name the object; the others name a registered unit."""
-        if kind not in KINDS:
-            raise LedgerValueError(f"unknown registration kind {kind!r} (use one of {', '.join(KINDS)})")
+        """Files an application (申请). Initial ones name the object; the others name a registered unit. What
+        the chain would refuse later is refused now, with the rule that says so."""
+        if kind not in FILINGS:
+            raise LedgerValueError(f"unknown registration kind {kind!r} (use one of {', '.join(FILINGS)})")
         rules = self.profiles.get(profile.upper())
         if rules is None:
             raise LedgerValueError(f"unknown jurisdiction profile {profile!r} (known: {', '.join(self.profiles)})")
+        if kind not in rules.kinds:
+            raise FilingRefused(f"{rules.code} has no {kind} registration (its kinds: {', '.join(rules.kinds)})")
         self.accounts.get(holder)
         if counterparty is not None:
             self.accounts.get(counterparty)
+        if kind in AUTHORITY_KINDS or (kind == "cancellation" and (payload or {}).get("ground", "holder")
+                                       in EX_OFFICIO_GROUNDS):
+            self._require(actor, ("registrar", "judicial"), f"a {kind} filing")
+        elif actor not in (holder, counterparty):
+            self._require(actor, ("registrar",), f"filing on behalf of {holder} (agent filing, GZ art. 16)")
         if kind == "initial":
             if object_type is None or not rules.allows(object_type):
                 allowed = ", ".join(t.name.lower() for t in rules.object_type_ids())
                 asked = object_type.name.lower() if object_type else "nothing"
-                raise LedgerValueError(f"{rules.code} registers {allowed}; not {asked}")
+                raise FilingRefused(f"{rules.code} registers {allowed}; not {asked}")
             number = None
         else:
             if number is None:
                 raise LedgerValueError(f"a {kind} application names the registration number of the unit")
             number = validate_number(number)
-            if self.registry.unit(unit_id(number))["status"] == 0:
+            unit = self.registry.unit(unit_id(number))
+            if unit["status"] is UnitStatus.NONE:
                 raise NotFoundError(f"no registration unit {number} on chain")
-        if kind in ("transfer", "licence", "pledge") and counterparty is None:
-            raise LedgerValueError(f"a {kind} application names the counterparty (transferee, licensee, pledgee)")
+            if unit["profile_id"] != rules.id:
+                raise FilingRefused(f"registration {number} is not a {rules.code} registration")
         if not 0 < rights < 8:
             raise LedgerValueError("rights must name at least one of holding, processing-use, product-operation")
+        data = dict(payload or {})
+        if data.get("procedure") == "simple" and rules.notice.simple is None:
+            raise FilingRefused(f"{rules.code} has no simple procedure")
         app = Application(
             id=uuid.uuid4().hex, deployment=self.deployment_id, kind=kind, profile=rules.code,
             state=State.SUBMITTED, holder=holder, counterparty=counterparty, registration_number=number,
             object_type=int(object_type) if object_type else None, rights=rights,
-            payload=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True),
+            payload=json.dumps(data, ensure_ascii=False, sort_keys=True),
             document_hash=to_hex(document) if document else None,
+            content_fingerprint=str(data["content_fingerprint"]).lower() if data.get("content_fingerprint") else None,
         )
+        FILINGS[kind](self).check(app)
         with session_scope(self.engine) as session:
             session.add(app)
             session.flush()
@@ -206,9 +243,30 @@ class Workflow:
             session.expunge(app)
         return app
 
+    def refuse_duplicate(self, app: Application, fingerprint: str) -> None:
+        """The same data by the same holder is registered once (issue #9 §3): an open or registered application
+        with the same content fingerprint refuses a new one."""
+        closed = [State.WITHDRAWN.value, State.REJECTED.value, State.TERMINATED.value]
+        with Session(self.engine) as session:
+            twin = session.exec(select(Application).where(
+                Application.deployment == self.deployment_id, Application.holder == app.holder,
+                Application.content_fingerprint == fingerprint.lower(), Application.kind == "initial",
+                col(Application.state).not_in(closed))).first()
+        if twin is None:
+            return
+        if twin.registration_number and twin.state in (State.REGISTERED, State.ARCHIVED):
+            status = self.registry.status(unit_id(twin.registration_number))
+            if status in (UnitStatus.CANCELLED, UnitStatus.REVOKED):
+                return
+        where = (f"registration {twin.registration_number}" if twin.registration_number
+                 else f"application {twin.id[:12]}")
+        raise FilingRefused(f"{app.holder} already registered this data ({where}, same content fingerprint): "
+                            "file a change or supplementary registration instead")
+
     def _step(self, application_id: str, action: str, actor: str, *, to: State | None = None, note: str = "",
               document: str | None = None, update: Callable[[Application], None] | None = None) -> Application:
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES.get(action), action.replace("_", " "), app)
         allowed, target = TRANSITIONS[action]
         if State(app.state) not in allowed:
             raise WorkflowError(f"cannot {action.replace('_', ' ')} application {app.id[:8]} in state {app.state} "
@@ -239,15 +297,17 @@ class Workflow:
         return self._step(application_id, "begin_review", actor)
 
     def pass_formal_review(self, application_id: str, actor: str) -> Application:
-        """Formal review passed; the third-party substantive review follows (SZ art. 15, DL art. 20)."""
+        """Formal review passed; the third-party substantive review follows (SZ art. 15-17, DL art. 20)."""
         app = self.get(application_id)
-        if not self.profile(app).requires_review:
-            raise WorkflowError(f"{app.profile} has no third-party substantive review: approve after the formal review")
+        if not self.profile(app).needs_review(app.kind):
+            raise WorkflowError(f"{app.profile} has no third-party substantive review for {app.kind} filings: "
+                                "approve after the formal review")
         return self._step(application_id, "pass_formal", actor)
 
     def file_review(self, application_id: str, reviewer: str, report: bytes) -> Application:
         """The third-party agency's report: its hash goes on chain (recordReview) before it is kept here."""
         app = self.get(application_id)
+        self._require(reviewer, STEP_ROLES["file_review"], "filing a review report", app)
         if app.review_report_hash:
             raise WorkflowError(f"application {app.id[:8]} already has a review report")
         allowed, _ = TRANSITIONS["file_review"]
@@ -271,6 +331,7 @@ class Workflow:
         if not reason.strip():
             raise LedgerValueError("a supplement request must say what is missing")
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES["request_supplement"], "requesting a supplement", app)
         notice = supplementary_notice(
             application_id=app.id, registry=self.registry_name, applicant=app.holder,
             deficiencies=[line.strip() for line in reason.split(";") if line.strip()],
@@ -292,10 +353,13 @@ class Workflow:
     def approve(self, application_id: str, actor: str) -> Application:
         app = self.get(application_id)
         rules = self.profile(app)
-        if rules.requires_review and app.kind == "initial" and not app.review_report_hash:
-            raise WorkflowError(f"{rules.code} needs the third-party review report before approval")
-        if app.state == State.UNDER_FORMAL_REVIEW and rules.requires_review and app.kind == "initial":
-            raise WorkflowError("the substantive review has not started: pass the formal review first")
+        if rules.needs_review(app.kind):
+            if not app.review_report_hash:
+                rule = "SZ art. 16(4), 17(3)-(4)" if app.kind != "initial" else "SZ art. 15, DL art. 20"
+                raise WorkflowError(f"{rules.code} needs the third-party review report before approving a "
+                                    f"{app.kind} ({rule})")
+            if app.state == State.UNDER_FORMAL_REVIEW:
+                raise WorkflowError("the substantive review has not started: pass the formal review first")
 
         def allocate(row: Application) -> None:
             if row.kind == "initial" and row.registration_number is None:
@@ -310,16 +374,20 @@ class Workflow:
         return self._step(application_id, "reject", actor, note=reason)
 
     def withdraw(self, application_id: str, actor: str) -> Application:
-        """撤回: any time before approval (DL art. 17)."""
+        """撤回: any time before approval (DL art. 17), by the applicant or the registry."""
         return self._step(application_id, "withdraw", actor)
 
     def start_notice(self, application_id: str, actor: str) -> Application:
-        """公示: the profile's period in working or calendar days, counted from the next day."""
+        """公示: the profile's period in working or calendar days, counted from the next day; the simple
+        procedure's shorter one when the application asked for it (GD art. 16)."""
         app = self.get(application_id)
-        rule = self.profile(app).notice
+        rules = self.profile(app)
         if not self.needs_notice(app):
             raise WorkflowError(f"{app.profile} gives no public notice for {app.kind} registrations: register directly")
-        period = notice_period(self.clock(), rule.length, rule.unit)
+        length, unit = rules.notice.length, rules.notice.unit
+        if json.loads(app.payload).get("procedure") == "simple" and rules.notice.simple is not None:
+            length, unit = rules.notice.simple.length, rules.notice.simple.unit
+        period = notice_period(self.clock(), length, unit)
 
         def set_period(row: Application) -> None:
             row.notice_start, row.notice_end = period.start.isoformat(), period.end.isoformat()
@@ -328,29 +396,102 @@ class Workflow:
         note = f"notice until {period.end.isoformat()}" + ("" if period.official else " (provisional calendar)")
         return self._step(application_id, "start_notice", actor, note=note, update=set_period)
 
-    def object(self, application_id: str, objector: str, grounds: str) -> Application:
-        """An objection during notice (GD art. 11; DL art. 23; GZ art. 19); anyone may object."""
+    def notice_end(self, app: Application) -> date | None:
+        """The notice's last day — recomputed when it was counted on a provisional calendar and the official one
+        has been published since (issue #9 §4)."""
+        if app.notice_end is None or app.notice_start is None:
+            return None
+        if app.notice_official:
+            return date.fromisoformat(app.notice_end)
+        rules = self.profile(app)
+        length, unit = rules.notice.length, rules.notice.unit
+        if json.loads(app.payload).get("procedure") == "simple" and rules.notice.simple is not None:
+            length, unit = rules.notice.simple.length, rules.notice.simple.unit
+        return notice_period(date.fromisoformat(app.notice_start), length, unit).end
+
+    def object(self, application_id: str, objector: str, grounds: str, *, objector_name: str = "",
+               objector_id: str = "", evidence: bytes | None = None) -> Application:
+        """An objection during notice (GD art. 11; DL art. 23; GZ art. 19): anyone may object, also while another
+        objection is pending; it records who objected and the evidence's digest, and — where the profile sets
+        one — the date by which it must be resolved (AH art. 22: 30 days; GD art. 11: 10 wd)."""
         if not grounds.strip():
             raise LedgerValueError("an objection must state its grounds")
         app = self.get(application_id)
-        if app.notice_end and self.clock() > date.fromisoformat(app.notice_end):
-            raise WorkflowError(f"the notice of application {app.id[:8]} ended on {app.notice_end}")
-
-        moved = self._step(application_id, "object", objector, note=grounds)
+        end = self.notice_end(app)
+        if end and self.clock() > end:
+            raise WorkflowError(f"the notice of application {app.id[:8]} ended on {end.isoformat()}")
+        rule = self.profile(app).notice_objection.resolve_within
+        resolve_by = notice_period(self.clock(), rule.length, rule.unit).end.isoformat() if rule else None
+        moved = self._step(application_id, "object", objector, note=grounds,
+                           document=to_hex(evidence) if evidence else None)
         with session_scope(self.engine) as session:
-            session.add(NoticeObjection(application_id=moved.id, objector=objector, grounds=grounds))
+            session.add(NoticeObjection(application_id=moved.id, objector=objector, objector_name=objector_name,
+                                        objector_id=objector_id, grounds=grounds,
+                                        evidence_hash=to_hex(evidence) if evidence else None, resolve_by=resolve_by))
         return moved
 
-    def resolve_objection(self, application_id: str, actor: str, upheld: bool, note: str = "") -> Application:
-        """Upheld → the registration ends (TERMINATED); dismissed → the notice goes on."""
+    def resolve_objection(self, application_id: str, actor: str, upheld: bool, note: str = "",
+                          objection: int | None = None) -> Application:
+        """Decides one pending objection (or all, when none is named). Upheld → the registration ends
+        (TERMINATED); when none is left pending, the notice goes on. A decision after the profile's deadline is
+        refused: the deadline already decided it (``enforce_deadlines``)."""
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES["resolve_objection"], "resolving an objection", app)
+        with Session(self.engine) as session:
+            pending = list(session.exec(select(NoticeObjection).where(NoticeObjection.application_id == app.id,
+                                                                      NoticeObjection.status == "pending")).all())
+        chosen = [o for o in pending if objection is None or o.id == objection]
+        if not chosen:
+            raise WorkflowError(f"application {app.id[:8]} has no pending objection"
+                                + (f" {objection}" if objection is not None else ""))
+        late = [o for o in chosen if o.resolve_by and self.clock() > date.fromisoformat(o.resolve_by)]
+        if late:
+            raise WorkflowError(f"objection {late[0].id} had to be resolved by {late[0].resolve_by} "
+                                f"({self.profile(app).code}); it is overdue: `ledger registry duties` applies the rule")
+        left = len(pending) - len(chosen)
         with session_scope(self.engine) as session:
-            for row in session.exec(select(NoticeObjection).where(NoticeObjection.application_id == app.id,
-                                                                  NoticeObjection.status == "pending")).all():
-                row.status = "upheld" if upheld else "dismissed"
-                session.add(row)
-        return self._step(application_id, "resolve_objection", actor,
-                          to=State.TERMINATED if upheld else State.IN_PUBLIC_NOTICE, note=note)
+            for row in chosen:
+                stored = session.get(NoticeObjection, row.id)
+                assert stored is not None
+                stored.status, stored.resolved_at = ("upheld" if upheld else "dismissed"), utcnow()
+                session.add(stored)
+        to = State.TERMINATED if upheld else (State.OBJECTION_PENDING if left else State.IN_PUBLIC_NOTICE)
+        return self._step(application_id, "resolve_objection", actor, to=to, note=note)
+
+    def enforce_deadlines(self) -> list[Application]:
+        """Applies the deadlines that decide by themselves: a notice objection not resolved in time terminates
+        the application (AH art. 22) or gets it refused (GD art. 23). Returns the applications it moved."""
+        today = self.clock()
+        with Session(self.engine) as session:
+            overdue = session.exec(select(NoticeObjection, Application).join(
+                Application, NoticeObjection.application_id == Application.id)  # type: ignore[arg-type]
+                .where(Application.deployment == self.deployment_id, NoticeObjection.status == "pending",
+                       col(NoticeObjection.resolve_by).is_not(None),
+                       Application.state == State.OBJECTION_PENDING.value)).all()
+        moved: list[Application] = []
+        for objection, app in overdue:
+            assert objection.resolve_by is not None
+            if today <= date.fromisoformat(objection.resolve_by) or any(m.id == app.id for m in moved):
+                continue
+            outcome = self.profile(app).notice_objection.if_unresolved
+            target = State.REJECTED if outcome == "refuse" else State.TERMINATED
+            rule = "GD art. 23" if outcome == "refuse" else "AH art. 22"
+            with session_scope(self.engine) as session:
+                stored = session.get(NoticeObjection, objection.id)
+                row = session.get(Application, app.id)
+                assert stored is not None and row is not None
+                stored.status = "overdue"
+                before, row.state, row.updated_at = row.state, target.value, utcnow()
+                session.add_all([stored, row])
+                session.add(ApplicationEvent(application_id=row.id, action="deadline", from_state=before,
+                                             to_state=row.state, actor="system",
+                                             note=f"objection {stored.id} not resolved by {stored.resolve_by} "
+                                                  f"({rule})"))
+                session.flush()
+                session.refresh(row)
+                session.expunge(row)
+            moved.append(row)
+        return moved
 
     def archive(self, application_id: str, actor: str) -> Application:
         return self._step(application_id, "archive", actor)
@@ -366,6 +507,12 @@ class Workflow:
             return app  # already done: idempotent (issue #8)
         if app.intent_id is not None:  # a previous attempt stored its transaction: finish that one
             return self._finish(app)
+        authority = app.kind in AUTHORITY_KINDS or (
+            app.kind == "cancellation" and json.loads(app.payload).get("ground", "holder") in EX_OFFICIO_GROUNDS)
+        ground = json.loads(app.payload).get("ground")
+        roles = ("judicial",) if ground == "judicial_order" else ("registrar", "judicial") if authority else (
+            "registrar",)
+        self._require(actor, roles, f"registering a {app.kind}", app)
         allowed, _ = TRANSITIONS["register"]
         if State(app.state) not in allowed:
             raise WorkflowError(f"cannot register application {app.id[:8]} in state {app.state} "
@@ -374,18 +521,21 @@ class Workflow:
         if self.needs_notice(app):
             if app.state != State.IN_PUBLIC_NOTICE:
                 raise WorkflowError(f"{rules.code} requires public notice for {app.kind}: start it first")
-            assert app.notice_end is not None
-            if self.clock() <= date.fromisoformat(app.notice_end):
-                raise WorkflowError(f"the public notice runs until {app.notice_end} inclusive")
+            end = self.notice_end(app)
+            assert end is not None
+            if self.clock() <= end:
+                raise WorkflowError(f"the public notice runs until {end.isoformat()} inclusive")
+        FILINGS[app.kind](self).check(app)  # the unit may have changed since the filing
         self.stage(app, actor)
         return self._finish(self.get(app.id))
 
     def stage(self, app: Application, actor: str) -> ChainIntent:
         """Signs the registration transaction and stores it in the outbox — with the certificate it issues —
         in one database transaction, without sending it."""
-        function, args, certificate_doc = self._chain_call(app)
+        call = FILINGS[app.kind](self).call(app)
+        certificate_doc = call.certificate
         sender = self.sender(actor)
-        request = self.handle.request(sender, function, *args)  # estimates: a refusal surfaces here, nothing sent
+        request = self.handle.request(sender, call.function, *call.args)  # a refusal surfaces here, nothing sent
         with session_scope(self.engine) as session:
             row = session.get(Application, app.id)
             assert row is not None
@@ -490,95 +640,71 @@ class Workflow:
         if session.get(StoredDocument, digest) is None:
             session.add(StoredDocument(sha256=digest, kind=kind, body=canonical_json(document).decode()))
 
-    def _consent(self, name: str, uid: bytes, action: Action, params: bytes, nonce_offset: int = 0) -> Any:
+    # --- what filings need (ledger.filings) ----------------------------------------------------------
+
+    def consent(self, name: str, uid: bytes, action: Action, params: bytes, used: dict[str, int] | None = None,
+                ) -> Any:
+        """``name``'s consent (from the accounts file: dev and tests; holders sign their own in production).
+        ``used`` counts this filing's consents per signer, so one signer's second consent takes the next nonce."""
         signer = self.accounts.get(name).signer
-        nonce = self.registry.nonce(signer.address) + nonce_offset
+        offset = 0
+        if used is not None:
+            used[name] = offset = used.get(name, -1) + 1
+        nonce = self.registry.nonce(signer.address) + offset
         return self.registry.consent(signer, uid, action, params, nonce=nonce).as_tuple()
 
-    def _certificate(self, app: Application, number: str, version: int, holder: str, rights: int,
-                     object_type: int, valid_until: int) -> dict[str, Any]:
+    def address(self, name: str) -> str:
+        return self.accounts.get(name).address
+
+    def account_of(self, address: str) -> str | None:
+        return next((a.name for a in self.accounts if a.address.lower() == str(address).lower()), None)
+
+    def chain_time(self) -> int:
+        return int(self.registry.client.block("latest")["timestamp"], 16)
+
+    def chain_date(self) -> date:
+        """Today on the chain, China time: certificates are dated when the chain records them."""
+        return china_date(self.chain_time())
+
+    def document_hash(self, document: dict[str, Any]) -> bytes:
+        return document_hash(document)
+
+    def active_pledges(self, uid: bytes) -> list[dict[str, Any]]:
+        return [e for e in self.registry.entries(uid) if e["active"] and e["action"] is Action.PLEDGE]
+
+    def previous_certificate(self, app: Application) -> dict[str, Any] | None:
+        """The unit's current certificate document, when this registry holds it."""
+        if app.registration_number is None:
+            return None
+        current = self.registry.unit(unit_id(app.registration_number))["certificate_hash"]
+        with Session(self.engine) as session:
+            stored = session.get(StoredDocument, to_hex(current))
+        return json.loads(stored.body) if stored is not None else None
+
+    def certificate(self, app: Application, *, version: int, holder: str, rights: int, object_type: int,
+                    valid_until: int, issued_on: date | None = None) -> dict[str, Any]:
+        """The certificate a filing issues. A reissue carries the previous certificate's content forward and
+        changes only what the filing changes (issue #9 §1); a transfer of the holding right puts the new holder's
+        legal name and code on it."""
         account = self.accounts.get(holder)
         payload = json.loads(app.payload)
+        previous = self.previous_certificate(app) if app.kind != "initial" else None
+        base_holder = dict((previous or {}).get("holder") or {})
+        base_asset = dict((previous or {}).get("asset") or {})
+        base_asset.pop("object_type", None)
+        changes = payload.get("changes") or {}
+        asset = {**base_asset, **(payload.get("asset") or {}), **(changes.get("asset") or {})}
+        if app.kind == "transfer" and holder != app.holder:
+            name, uscc = payload.get("new_holder_name"), payload.get("new_holder_uscc")
+        else:
+            name = (changes.get("holder") or {}).get("name") or payload.get("holder_name") or base_holder.get("name")
+            uscc = (changes.get("holder") or {}).get("uscc") or payload.get("uscc") or base_holder.get("uscc")
         return certificate(
-            registration_number=number, version=version, profile=self.profile(app), holder_name=payload.get(
-                "holder_name", account.name), holder_address=account.address, holder_id=payload.get("uscc"),
-            asset=payload.get("asset", {}), object_type=ObjectType(object_type), rights=rights,
-            issued_on=self.clock(),
-            valid_until=datetime.fromtimestamp(valid_until, CHINA).date() if valid_until else None,
+            registration_number=app.registration_number or "", version=version, profile=self.profile(app),
+            holder_name=name or account.name, holder_address=account.address, holder_id=uscc,
+            asset=asset, object_type=ObjectType(object_type), rights=rights,
+            issued_on=issued_on or self.chain_date(),
+            valid_until=datetime.fromtimestamp(valid_until - 1, CHINA).date() if valid_until else None,
             registry_name=self.registry_name, evidence_digests=payload.get("evidence_digests", []),
         )
 
-    def _chain_call(self, app: Application) -> tuple[str, tuple[Any, ...], dict[str, Any] | None]:
-        rules = self.profile(app)
-        doc = parse_digest(app.document_hash) if app.document_hash else keccak256(f"decision:{app.id}".encode())
-        payload = json.loads(app.payload)
-        assert app.registration_number is not None
-        uid = unit_id(app.registration_number)
-        risk = parse_digest(payload["risk_acknowledgement"]) if payload.get("risk_acknowledgement") else ZERO32
-        if app.kind == "initial":
-            assert app.object_type is not None
-            chain_now = int(self.registry.client.block("latest")["timestamp"], 16)
-            valid_until = chain_now + rules.validity_days * 86_400 if rules.validity_days else 0
-            cert = self._certificate(app, app.registration_number, 1, app.holder, app.rights, app.object_type,
-                                     valid_until)
-            cert_hash, holder = document_hash(cert), self.accounts.get(app.holder).address
-            application_key = self.application_key(app)
-            params = initial_params(application_key, holder, app.object_type, rules.id, app.rights, cert_hash, doc)
-            registration = (app.registration_number, application_key, holder, app.object_type, rules.id,
-                            app.rights, cert_hash, doc)
-            return "registerInitial", (registration, self._consent(app.holder, uid, Action.INITIAL, params)), cert
-        unit = self.registry.unit(uid)
-        if app.kind in ("supplementary", "change"):
-            cert = self._certificate(app, app.registration_number, unit["certificate_version"] + 1, app.holder,
-                                     unit["rights"], unit["object_type"], unit["valid_until"])
-            action = Action.SUPPLEMENTARY if app.kind == "supplementary" else Action.CHANGE
-            cert_hash = document_hash(cert)
-            consent = self._consent(app.holder, uid, action, reissue_params(cert_hash, doc, risk))
-            return "reissue", (uid, int(action), cert_hash, doc, risk, consent), cert
-        if app.kind == "transfer":
-            assert app.counterparty is not None
-            new_subject = app.counterparty if app.rights & 1 else app.holder
-            cert = self._certificate(app, app.registration_number, unit["certificate_version"] + 1, new_subject,
-                                     unit["rights"], unit["object_type"], unit["valid_until"])
-            request = transfer_request(self.accounts.get(app.counterparty).address, app.rights,
-                                       document_hash(cert), doc, risk)
-            params = transfer_params(request)
-            joint = rules.joint_filing
-            from_consent = (self._consent(app.holder, uid, Action.TRANSFER, params) if joint
-                            else EMPTY_CONSENT.as_tuple())
-            to_consent = self._consent(app.counterparty, uid, Action.TRANSFER, params,
-                                       int(joint and app.counterparty == app.holder))
-            return "transfer", (uid, request, from_consent, to_consent), cert
-        if app.kind in ("licence", "pledge"):
-            assert app.counterparty is not None
-            action = Action.LICENCE if app.kind == "licence" else Action.PLEDGE
-            entry = entry_request(action, self.accounts.get(app.counterparty).address, app.rights,
-                                  int(payload.get("valid_until", 0)), doc, risk)
-            params = entry_params(entry)
-            joint = rules.joint_filing
-            holder_consent = self._consent(app.holder, uid, action, params) if joint else EMPTY_CONSENT.as_tuple()
-            counter = self._consent(app.counterparty, uid, action, params,
-                                    int(joint and app.counterparty == app.holder))
-            return "addRightsEntry", (uid, entry, holder_consent, counter), None
-        if app.kind == "release":
-            entry_id = int(payload["entry_id"])
-            counterparty = self.registry.entry(entry_id)["counterparty"]
-            name = next((a.name for a in self.accounts if a.address == counterparty), None)
-            if name is None:
-                raise LedgerValueError(f"entry {entry_id}'s counterparty {counterparty} is not in the accounts file")
-            consent = self._consent(name, uid, Action.RELEASE, release_params(entry_id, doc))
-            return "releaseRightsEntry", (entry_id, doc, consent), None
-        if app.kind == "cancellation":
-            ground = CancellationGround[payload.get("ground", "holder").upper()]
-            if ground is CancellationGround.HOLDER:
-                consent = self._consent(app.holder, uid, Action.CANCELLATION, cancel_params(doc, risk))
-                return "cancel", (uid, int(ground), doc, risk, consent), None
-            return "cancel", (uid, int(ground), doc, ZERO32, EMPTY_CONSENT.as_tuple()), None
-        if app.kind == "renewal":
-            valid_until = unit["valid_until"] + rules.validity_days * 86_400
-            cert = self._certificate(app, app.registration_number, unit["certificate_version"] + 1, app.holder,
-                                     unit["rights"], unit["object_type"], valid_until)
-            cert_hash = document_hash(cert)
-            consent = self._consent(app.holder, uid, Action.RENEWAL, renew_params(cert_hash, doc))
-            return "renew", (uid, cert_hash, doc, consent), cert
-        raise LedgerValueError(f"unknown kind {app.kind}")

@@ -72,7 +72,8 @@ def test_data_asset_lifecycle_end_to_end(tmp_path: Path) -> None:
                                "the source data belong to us").stdout
 
         # joint transfer (TJIFA §6.4.3.3): both parties sign; notice first
-        tr = app_id(run(home, "registry", "transfer", number_text, "--to", "holder-b", today="2024-10-15").stdout)
+        tr = app_id(run(home, "registry", "transfer", number_text, "--to", "holder-b", "--new-holder-name",
+                        "乙方数据有限公司", today="2024-10-15").stdout)
         run(home, "registry", "register", tr, today="2024-10-21")
 
         # cancelled by a court order: no notice, the court's account files it

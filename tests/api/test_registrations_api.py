@@ -29,7 +29,8 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     workflow = Workflow(chain.engine, chain.assets, chain.accounts, chain.deployment.deployment_id, chain.sender,
                         clock=lambda: today[0])
     app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="holder-a",
-                         object_type=ObjectType.DATA_ASSET, payload={"asset": {"name": "气象观测数据"}},
+                         object_type=ObjectType.DATA_ASSET, payload={"asset": {"name": "气象观测数据"},
+                                  "holder_name": "某气象数据有限公司"},
                          document=os.urandom(32))
     for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
         step(app.id, "registrar")

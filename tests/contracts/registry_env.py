@@ -30,6 +30,7 @@ from ledger.registry import (
     transfer_params,
     transfer_request,
 )
+from ledger.workdays import add_years, china_date, end_of_day, last_day, validity_last_day
 
 PROFILES = load_profiles()
 DEFAULT_TYPE = {"TJIFA": ObjectType.DATA_ASSET, "SZ": ObjectType.DATA_RESOURCE, "GZ": ObjectType.DATA_RESOURCE,
@@ -82,9 +83,15 @@ class RegistryEnv:
         if p.requires_review:
             self.registry.transact(self.sender("reviewer"), "recordReview", application, h())
         uid = unit_id(number)
-        params = initial_params(application, self.address(holder), kind, p.id, rights, cert, doc)
-        registration = (number, application, self.address(holder), kind, p.id, rights, cert, doc)
+        valid_until = self.valid_until(profile)
+        params = initial_params(application, self.address(holder), kind, p.id, rights, cert, doc, valid_until)
+        registration = (number, application, self.address(holder), kind, p.id, rights, cert, doc, valid_until)
         return uid, (registration, self.consent(holder, uid, Action.INITIAL, params))
+
+    def valid_until(self, profile: str) -> int:
+        """The end of validity a workflow would compute: the profile's calendar years, 24:00 China time."""
+        last = validity_last_day(china_date(self.now()), PROFILES[profile].validity_years)
+        return end_of_day(last) if last else 0
 
     def register(self, profile: str = "TJIFA", holder: str = "holder-a", **kw: Any) -> bytes:
         uid, args = self.initial_args(profile, holder, **kw)
@@ -98,14 +105,27 @@ class RegistryEnv:
         return (uid, int(action), cert, doc, risk, self.consent(signer, uid, action, reissue_params(cert, doc, risk)))
 
     def transfer_args(self, uid: bytes, to: str, rights: int = Right.ALL, risk: bytes = ZERO32,
-                      sign_from: bool = True) -> tuple[Any, ...]:
+                      sign_from: bool = True, pledgees: tuple[tuple[int, str], ...] = ()) -> tuple[Any, ...]:
+        """``pledgees``: (entry id, pledgee account) of each active pledge whose consent the transfer carries."""
         request = transfer_request(self.address(to), rights, h(), h(), risk)
         params = transfer_params(request)
         frm = self.holder_name(uid, rights)
-        from_consent = self.consent(frm, uid, Action.TRANSFER, params) if sign_from else (0, 0, b"")
-        earlier = frm if sign_from and self.joint(uid) else None
-        return (uid, request, from_consent,
-                self.consent(to, uid, Action.TRANSFER, params, nonce=self._next_nonce(to, earlier)))
+        used: dict[str, int] = {}
+        if sign_from and self.joint(uid):
+            from_consent = self.consent(frm, uid, Action.TRANSFER, params, nonce=self._nonce(frm, used))
+        elif sign_from:
+            from_consent = self.consent(frm, uid, Action.TRANSFER, params)
+        else:
+            from_consent = (0, 0, b"")
+        to_consent = self.consent(to, uid, Action.TRANSFER, params, nonce=self._nonce(to, used))
+        return (uid, request, from_consent, to_consent,
+                [(entry, self.consent(who, uid, Action.TRANSFER, params, nonce=self._nonce(who, used)))
+                 for entry, who in pledgees])
+
+    def _nonce(self, signer: str, used: dict[str, int]) -> int:
+        """The next consent nonce of ``signer`` within one filing (several consents by one account count up)."""
+        used[signer] = used.get(signer, -1) + 1
+        return self.registry.nonce(self.address(signer)) + used[signer]
 
     def joint(self, uid: bytes) -> bool:
         profile_id = self.registry.unit(uid)["profile_id"]
@@ -120,18 +140,37 @@ class RegistryEnv:
         request = entry_request(action, self.address(counterparty), rights, valid_until, h(), risk)
         params = entry_params(request)
         grantor = self.holder_name(uid, rights)
+        both = self.joint(uid) or action is Action.PLEDGE  # no pledge without the pledgor, under every profile
         return (uid, request, self.consent(grantor, uid, action, params),
                 self.consent(counterparty, uid, action, params,
-                             nonce=self._next_nonce(counterparty, grantor if self.joint(uid) else None)))
+                             nonce=self._next_nonce(counterparty, grantor if both else None)))
 
-    def cancel_args(self, uid: bytes, risk: bytes = ZERO32) -> tuple[Any, ...]:
+    def cancel_args(self, uid: bytes, risk: bytes = ZERO32,
+                    pledgees: tuple[tuple[int, str], ...] = ()) -> tuple[Any, ...]:
         doc = h()
-        return (uid, 1, doc, risk,
-                self.consent(self.holder_name(uid), uid, Action.CANCELLATION, cancel_params(doc, risk)))
+        params = cancel_params(doc, risk)
+        holder = self.holder_name(uid)
+        used: dict[str, int] = {}
+        return (uid, 1, doc, risk, self.consent(holder, uid, Action.CANCELLATION, params,
+                                                nonce=self._nonce(holder, used)),
+                [(entry, self.consent(who, uid, Action.CANCELLATION, params, nonce=self._nonce(who, used)))
+                 for entry, who in pledgees])
 
-    def renew_args(self, uid: bytes) -> tuple[Any, ...]:
+    def renew_args(self, uid: bytes, new_valid_until: int | None = None) -> tuple[Any, ...]:
         cert, doc = h(), h()
-        return (uid, cert, doc, self.consent(self.holder_name(uid), uid, Action.RENEWAL, renew_params(cert, doc)))
+        if new_valid_until is None:
+            profile = next(c for c, p in PROFILES.items() if p.id == self.registry.unit(uid)["profile_id"])
+            old = self.registry.unit(uid)["valid_until"]
+            years = PROFILES[profile].validity_years
+            new_valid_until = end_of_day(add_years(last_day(old), years)) if old and years else 0
+        return (uid, cert, doc, new_valid_until, self.consent(self.holder_name(uid), uid, Action.RENEWAL,
+                                                              renew_params(cert, doc, new_valid_until)))
+
+    def recorded_order(self, uid: bytes) -> bytes:
+        """A court order recorded for ``uid`` (what an ex-officio cancellation must cite, SZ art. 19)."""
+        order = h()
+        self.registry.transact(self.sender("court"), "recordJudicialOrder", uid, order)
+        return order
 
     def holder_name(self, uid: bytes, rights: int = Right.HOLDING) -> str:
         first = next(r for r in (Right.HOLDING, Right.PROCESSING_USE, Right.PRODUCT_OPERATION) if rights & r)
@@ -140,3 +179,4 @@ class RegistryEnv:
 
 
 EMPTY = Consent(0, 0, b"").as_tuple()
+NO_PLEDGEES: list[Any] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from ledger.errors import ContractRevertError
 from ledger.lifecycle import Action, ObjectionStatus, Right, UnitStatus
 from ledger.registry import ZERO32, objection_id
+from ledger.workdays import china_date, end_of_day
 from tests.contracts.registry_env import EMPTY, PROFILES, RegistryEnv, h
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -34,6 +36,7 @@ class UnitModel:
     objections: dict[int, ObjectionStatus] = field(default_factory=dict)  # matter index -> status
     deadlines: dict[int, int] = field(default_factory=dict)
     entries: int = 0
+    pledges: list[int] = field(default_factory=list)  # active pledge entry ids (pledgee: bank)
 
     def effective(self, now: int) -> UnitStatus:
         if self.status is UnitStatus.ACTIVE and self.valid_until and now >= self.valid_until:
@@ -88,15 +91,19 @@ class RegistryMachine(RuleBasedStateMachine):
         owners = {m.holders[r] for r in RIGHTS if rights & r}
         return None if len(owners) == 1 else "NotRightsHolder"
 
-    @rule(uid=units, to=st.sampled_from(PARTIES), rights=st.sampled_from([1, 2, 4, 3, 6, 7]), risk=st.booleans())
-    def transfer(self, uid: bytes, to: str, rights: int, risk: bool) -> None:
+    @rule(uid=units, to=st.sampled_from(PARTIES), rights=st.sampled_from([1, 2, 4, 3, 6, 7]), risk=st.booleans(),
+          pledgees=st.booleans())
+    def transfer(self, uid: bytes, to: str, rights: int, risk: bool, pledgees: bool) -> None:
         m = self.model[uid]
         if self.near(m.valid_until):
             return
         expected = self._active_error(m) or self._rights_error(m, rights)
         if expected is None and m.open_objections and not risk:
             expected = "UnitUnderObjection"
-        args = self.env.transfer_args(uid, to, rights, h() if risk else ZERO32)
+        if expected is None and m.pledges and not pledgees:  # issue #9: the pledgee is protected
+            expected = "UnitPledged"
+        consents = tuple((entry, "bank") for entry in m.pledges) if pledgees else ()
+        args = self.env.transfer_args(uid, to, rights, h() if risk else ZERO32, pledgees=consents)
         if self.attempt("registrar", "transfer", args, expected) is not None:
             for r in RIGHTS:
                 if rights & r:
@@ -113,8 +120,10 @@ class RegistryMachine(RuleBasedStateMachine):
         if expected is None and m.open_objections and not risk:
             expected = "UnitUnderObjection"
         args = self.env.entry_args(uid, Action.PLEDGE, "bank", Right.ALL, h() if risk else ZERO32)
-        if self.attempt("registrar", "addRightsEntry", args, expected) is not None:
+        receipt = self.attempt("registrar", "addRightsEntry", args, expected)
+        if receipt is not None:
             m.entries += 1
+            m.pledges.append(self.env.handle.events(receipt, "RightsEntryAdded")[0]["entryId"])
 
     @rule(uid=units, matter=st.integers(0, 1))
     def file_objection(self, uid: bytes, matter: int) -> None:
@@ -132,9 +141,9 @@ class RegistryMachine(RuleBasedStateMachine):
         receipt = self.attempt("registrar", "fileObjection", args, expected)
         if receipt is not None:
             m.objections[matter] = ObjectionStatus.PENDING
-            window = PROFILES[m.profile].objection_window_days * DAY
+            days = PROFILES[m.profile].objection_days  # SZ art. 20: ends 24:00 China time of the last day
             block = int(self.env.ledger.client.block(int(receipt["blockNumber"], 16))["timestamp"], 16)
-            m.deadlines[matter] = block + window if window else 0
+            m.deadlines[matter] = end_of_day(china_date(block) + timedelta(days=days)) if days else 0
 
     @rule(uid=units, matter=st.integers(0, 1))
     def lapse_objection(self, uid: bytes, matter: int) -> None:
@@ -145,7 +154,7 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         if status is not ObjectionStatus.PENDING:
             expected: str | None = "ObjectionNotOpen"
-        elif deadline == 0 or self.now() <= deadline:
+        elif deadline == 0 or self.now() < deadline:
             expected = "ObjectionDeadlineNotReached"
         else:
             expected = None
@@ -181,7 +190,9 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         done = m.effective(self.now()) in (UnitStatus.CANCELLED, UnitStatus.REVOKED)
         caller = "court" if ground == 2 else "registrar"
-        if self.attempt(caller, "cancel", (uid, ground, h(), ZERO32, EMPTY), "UnitNotActive" if done else None):
+        grounds = self.env.recorded_order(uid) if ground == 3 else h()  # ex officio cites a recorded order
+        if self.attempt(caller, "cancel", (uid, ground, grounds, ZERO32, EMPTY, []),
+                        "UnitNotActive" if done else None):
             m.status = UnitStatus.CANCELLED
 
     @rule(uid=units)
@@ -208,6 +219,7 @@ class RegistryMachine(RuleBasedStateMachine):
             assert unit["certificate_version"] == m.version
             assert unit["open_objections"] == m.open_objections
             assert self.env.registry.active_entries(uid) == m.entries
+            assert self.env.registry.active_pledges(uid) == len(m.pledges)
             for right in RIGHTS:
                 assert self.env.registry.right_holder(uid, right) == self.env.address(m.holders[right])
             for matter, status in m.objections.items():

@@ -25,8 +25,8 @@ TRANSITIONS: dict[str, Transition] = {
     "transfer": lambda e, u: ("registrar", "transfer", e.transfer_args(u, "holder-b", sign_from=False)),
     "pledge": lambda e, u: ("registrar", "addRightsEntry", e.entry_args(u, Action.PLEDGE)),
     "cancel_holder": lambda e, u: ("registrar", "cancel", e.cancel_args(u)),
-    "cancel_court": lambda e, u: ("court", "cancel", (u, 2, h(), ZERO32, EMPTY)),
-    "cancel_ex_officio": lambda e, u: ("registrar", "cancel", (u, 3, h(), ZERO32, EMPTY)),
+    "cancel_court": lambda e, u: ("court", "cancel", (u, 2, h(), ZERO32, EMPTY, [])),
+    "cancel_ex_officio": lambda e, u: ("registrar", "cancel", (u, 3, e.recorded_order(u), ZERO32, EMPTY, [])),
     "renew": lambda e, u: ("registrar", "renew", e.renew_args(u)),
     "suspend": lambda e, u: ("registrar", "setSuspended", (u, True, h())),
     "reinstate": lambda e, u: ("registrar", "setSuspended", (u, False, h())),
@@ -61,13 +61,13 @@ STORED = {"active": UnitStatus.ACTIVE, "suspended": UnitStatus.SUSPENDED, "expir
 def units(env: RegistryEnv) -> dict[str, bytes]:
     """One DL unit (1-year validity, single filing) in each status."""
     expired, expired_marked = env.register("DL"), env.register("DL")
-    env.travel(366 * DAY)
+    env.travel(368 * DAY)  # one calendar year, to 24:00 China time of the corresponding day
     env.registry.transact(env.sender("outsider"), "markExpired", expired_marked)
     made = {"active": env.register("DL"), "expired": expired, "expired_marked": expired_marked}
     made["suspended"] = env.register("DL")
     env.registry.transact(env.sender("registrar"), "setSuspended", made["suspended"], True, h())
     made["cancelled"] = env.register("DL")
-    env.registry.transact(env.sender("court"), "cancel", made["cancelled"], 2, h(), ZERO32, EMPTY)
+    env.registry.transact(env.sender("court"), "cancel", made["cancelled"], 2, h(), ZERO32, EMPTY, [])
     made["revoked"] = env.register("DL")
     env.registry.transact(env.sender("registrar"), "revoke", made["revoked"], h())
     return made
@@ -90,9 +90,10 @@ def test_unregistered_unit_is_not_found(env: RegistryEnv) -> None:
     ghost = h()
     for caller, function, args in (
         ("registrar", "reissue", (ghost, 3, h(), h(), ZERO32, EMPTY)),
-        ("registrar", "transfer", (ghost, (env.address("holder-b"), 7, h(), h(), ZERO32), EMPTY, EMPTY)),
-        ("court", "cancel", (ghost, 2, h(), ZERO32, EMPTY)),
-        ("registrar", "renew", (ghost, h(), h(), EMPTY)),
+        ("registrar", "transfer", (ghost, (env.address("holder-b"), 7, h(), h(), ZERO32), EMPTY, EMPTY, [])),
+        ("court", "cancel", (ghost, 2, h(), ZERO32, EMPTY, [])),
+        ("registrar", "renew", (ghost, h(), h(), 0, EMPTY)),
+        ("court", "recordJudicialOrder", (ghost, h())),
         ("registrar", "setSuspended", (ghost, True, h())),
         ("registrar", "revoke", (ghost, h())),
         ("registrar", "fileObjection", (ghost, env.address("outsider"), h(), h())),
@@ -123,15 +124,17 @@ GATED: list[tuple[str, Callable[[RegistryEnv, dict[str, Any]], tuple[Any, ...]],
     ("recordDeclaration", lambda e, t: (h(), e.address("holder-a"), h(), EMPTY), {"registrar"}, REGISTRAR),
     ("registerInitial", lambda e, t: e.initial_args("TJIFA")[1], {"registrar"}, REGISTRAR),
     ("reissue", lambda e, t: (t["unit"], 3, h(), h(), h(), EMPTY), {"registrar"}, REGISTRAR),
-    ("transfer", lambda e, t: (t["unit"], (e.address("bank"), 1, h(), h(), h()), EMPTY, EMPTY), {"registrar"},
+    ("transfer", lambda e, t: (t["unit"], (e.address("bank"), 1, h(), h(), h()), EMPTY, EMPTY, []), {"registrar"},
      REGISTRAR),
     ("addRightsEntry", lambda e, t: (t["unit"], (6, e.address("bank"), 1, 0, h(), h()), EMPTY, EMPTY),
      {"registrar"}, REGISTRAR),
-    ("releaseRightsEntry", lambda e, t: (t["entry"], h(), EMPTY), {"registrar", "court"}, REGISTRAR),
-    ("cancel", lambda e, t: (t["unit"], 1, h(), h(), EMPTY), {"registrar"}, REGISTRAR),
-    ("cancel", lambda e, t: (t["unit"], 2, h(), ZERO32, EMPTY), {"court"}, JUDICIAL),
-    ("cancel", lambda e, t: (t["unit"], 3, h(), ZERO32, EMPTY), {"registrar"}, REGISTRAR),
-    ("renew", lambda e, t: (t["unit"], h(), h(), EMPTY), {"registrar"}, REGISTRAR),
+    ("releaseRightsEntry", lambda e, t: (t["unit"], t["entry"], h(), EMPTY), {"registrar", "court"}, REGISTRAR),
+    ("cancel", lambda e, t: (t["unit"], 1, h(), h(), EMPTY, []), {"registrar"}, REGISTRAR),
+    ("cancel", lambda e, t: (t["unit"], 2, h(), ZERO32, EMPTY, []), {"court"}, JUDICIAL),
+    ("cancel", lambda e, t: (t["unit"], 3, h(), ZERO32, EMPTY, []), {"registrar"}, REGISTRAR),
+    ("cancel", lambda e, t: (t["unit"], 4, h(), ZERO32, EMPTY, []), {"registrar"}, REGISTRAR),
+    ("renew", lambda e, t: (t["unit"], h(), h(), 0, EMPTY), {"registrar"}, REGISTRAR),
+    ("recordJudicialOrder", lambda e, t: (t["unit"], h()), {"court"}, JUDICIAL),
     ("setSuspended", lambda e, t: (t["unit"], True, h()), {"registrar", "court"}, REGISTRAR),
     ("revoke", lambda e, t: (t["unit"], h()), {"registrar"}, REGISTRAR),
     ("fileObjection", lambda e, t: (t["unit"], e.address("outsider"), h(), h()), {"registrar"}, REGISTRAR),

@@ -43,7 +43,8 @@ def test_workflow_documents_rights_page_and_evidence_report(chain: Ledger, tmp_p
     flow = Workflow(chain.engine, chain.assets, chain.accounts, chain.deployment.deployment_id, chain.sender,
                     registry_name="深圳数据交易所登记中心", clock=lambda: today[0])
     app = flow.apply(kind="initial", profile="SZ", holder="holder-a", actor="holder-a",
-                     object_type=ObjectType.DATA_RESOURCE, document=os.urandom(32))
+                     object_type=ObjectType.DATA_RESOURCE, document=os.urandom(32),
+                     payload={"asset": {"name": "深圳港口吞吐量数据"}, "holder_name": "深圳某港口数据有限公司"})
     flow.accept(app.id, "registrar")
     flow.begin_review(app.id, "registrar")
     asked = flow.request_supplement(app.id, "registrar", "缺少数据来源授权证明; 缺少第三方审查报告")
@@ -64,8 +65,13 @@ def test_workflow_documents_rights_page_and_evidence_report(chain: Ledger, tmp_p
     for kind, counterparty in (("pledge", "bank"), ("licence", "holder-b")):
         filing = flow.apply(kind=kind, profile="SZ", holder="holder-a", counterparty=counterparty, actor="registrar",
                             number=number, document=os.urandom(32))
-        for step in (flow.accept, flow.begin_review, flow.approve, flow.register):
-            step(filing.id, "registrar")
+        flow.accept(filing.id, "registrar")
+        flow.begin_review(filing.id, "registrar")
+        if kind == "licence":  # SZ art. 16(4): evidence and third-party review
+            flow.pass_formal_review(filing.id, "registrar")
+            flow.file_review(filing.id, "reviewer", os.urandom(32))
+        flow.approve(filing.id, "registrar")
+        flow.register(filing.id, "registrar")
     entries = chain.assets.entries(unit_id(number))
     page = validate_document(rights_page(number, today[0], [
         {**e, "valid_until": datetime.fromtimestamp(e["valid_until"], UTC).date() if e["valid_until"] else None}

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from ledger.errors import LedgerValueError
-from ledger.workdays import calendar_days_after, is_working_day, notice_period, working_days_after
+from ledger.workdays import (
+    add_years,
+    calendar_days_after,
+    china_date,
+    end_of_day,
+    is_working_day,
+    last_day,
+    notice_period,
+    validity_last_day,
+    working_days_after,
+)
 
 
 def test_national_day_holiday_and_its_make_up_days() -> None:
@@ -31,9 +41,27 @@ def test_spring_festival_gz_thirty_working_days() -> None:
 
 
 def test_years_without_an_official_calendar_are_provisional() -> None:
-    period = working_days_after(date(2026, 12, 30), 3)
-    assert period.end == date(2027, 1, 4) and not period.official
+    """Issue #9 §4: without an official calendar the fixed statutory holidays (元旦, 劳动节 1-2 May, 国庆 1-3 Oct)
+    are still never working days; the result is flagged provisional."""
+    period = working_days_after(date(2026, 12, 30), 3)  # Dec 31, (Jan 1 is 元旦), Jan 4, Jan 5
+    assert period.end == date(2027, 1, 5) and not period.official
     assert is_working_day(date(2027, 1, 2)) == (False, False)
+    for holiday in (date(2027, 1, 1), date(2027, 5, 2), date(2027, 10, 1), date(2027, 10, 3)):
+        assert not is_working_day(holiday)[0], holiday
+    assert is_working_day(date(2027, 10, 4)) == (True, False)  # provisional: the arrangement is not published
+
+
+def test_periods_in_years_and_deadlines_at_china_midnight() -> None:
+    """民法典 art. 201, 203: the first day is not counted, a period in years ends on the corresponding day (the
+    month's last day when there is none) at 24:00 — China time."""
+    assert validity_last_day(date(2026, 11, 23), 3) == date(2029, 11, 23)  # TJIFA §8.3.3: 3 calendar years
+    assert validity_last_day(date(2024, 2, 29), 2) == date(2026, 2, 28)  # no 29 February: month's last day
+    assert validity_last_day(date(2026, 11, 23), 3, date(2027, 6, 30)) == date(2027, 6, 30)  # the data's own
+    assert validity_last_day(date(2026, 11, 23), 0) is None
+    end = end_of_day(date(2026, 12, 8))
+    assert datetime.fromtimestamp(end, timezone(timedelta(hours=8))).isoformat() == "2026-12-09T00:00:00+08:00"
+    assert last_day(end) == date(2026, 12, 8) and china_date(end - 1) == date(2026, 12, 8)
+    assert add_years(date(2027, 2, 28), 1) == date(2028, 2, 28)
 
 
 def test_calendar_days_and_bad_input() -> None:

@@ -46,7 +46,8 @@ def workflow(chain: Ledger, engine: Engine, clock: Clock) -> Workflow:
 def initial(workflow: Workflow, profile: str = "SZ", holder: str = "holder-a") -> str:
     kind = {"SZ": ObjectType.DATA_RESOURCE, "TJIFA": ObjectType.DATA_ASSET}[profile]
     app = workflow.apply(kind="initial", profile=profile, holder=holder, actor=holder, object_type=kind,
-                         payload={"asset": {"name": "城市交通流量数据集", "form": "dataset"}},
+                         payload={"asset": {"name": "城市交通流量数据集", "form": "dataset"},
+                                  "holder_name": "深圳某交通数据有限公司"},
                          document=os.urandom(32))
     return app.id
 
@@ -183,12 +184,18 @@ def test_post_registration_kinds_without_notice_register_directly(workflow: Work
                                                                   clock: Clock) -> None:
     number = workflow.register(through_notice(workflow, clock), "registrar").registration_number
     assert number is not None
-    # SZ art. 16-17: licence and transfer get no notice; the licensee/transferee files alone
+    # SZ art. 16-17: licence and transfer get no notice; the licensee/transferee files alone, with evidence and
+    # a third-party review (SZ art. 16(4), 17(3)-(4))
     for kind, counterparty in (("licence", "bank"), ("transfer", "holder-b")):
-        app = workflow.apply(kind=kind, profile="SZ", holder="holder-a", counterparty=counterparty, actor="registrar",
-                             number=number, document=os.urandom(32))
+        app = workflow.apply(kind=kind, profile="SZ", holder="holder-a", counterparty=counterparty,
+                             actor=counterparty, number=number, document=os.urandom(32),
+                             payload={"new_holder_name": "乙方数据有限公司"})
         workflow.accept(app.id, "registrar")
         workflow.begin_review(app.id, "registrar")
+        with pytest.raises(WorkflowError, match=r"review report before approving a .*SZ art. 16\(4\)"):
+            workflow.approve(app.id, "registrar")
+        workflow.pass_formal_review(app.id, "registrar")
+        workflow.file_review(app.id, "reviewer", os.urandom(32))
         workflow.approve(app.id, "registrar")
         with pytest.raises(WorkflowError, match="no public notice"):
             workflow.start_notice(app.id, "registrar")
@@ -199,22 +206,30 @@ def test_post_registration_kinds_without_notice_register_directly(workflow: Work
 
 
 def test_bad_applications_are_refused_clearly(workflow: Workflow) -> None:
+    me = "holder-a"
     with pytest.raises(LedgerValueError, match="registers data_asset"):
-        workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="x",
-                       object_type=ObjectType.DATA_RESOURCE)
+        workflow.apply(kind="initial", profile="TJIFA", holder=me, actor=me, object_type=ObjectType.DATA_RESOURCE)
     with pytest.raises(LedgerValueError, match="unknown jurisdiction"):
-        workflow.apply(kind="initial", profile="XX", holder="holder-a", actor="x", object_type=ObjectType.DATA_ASSET)
+        workflow.apply(kind="initial", profile="XX", holder=me, actor=me, object_type=ObjectType.DATA_ASSET)
     with pytest.raises(LedgerValueError, match="unknown registration kind"):
-        workflow.apply(kind="gift", profile="SZ", holder="holder-a", actor="x")
+        workflow.apply(kind="gift", profile="SZ", holder=me, actor=me)
     with pytest.raises(LedgerValueError, match="check character"):
-        workflow.apply(kind="change", profile="SZ", holder="holder-a", actor="x", number="SZ-2026-000001-0")
+        workflow.apply(kind="change", profile="SZ", holder=me, actor=me, number="SZ-2026-000001-0")
     with pytest.raises(NotFoundError, match="no registration unit"):
-        workflow.apply(kind="change", profile="SZ", holder="holder-a", actor="x",
+        workflow.apply(kind="change", profile="SZ", holder=me, actor=me,
                        number=registration_number("SZ", 2099, 999_999))
     with pytest.raises(LedgerValueError, match="registration number"):
-        workflow.apply(kind="transfer", profile="SZ", holder="holder-a", actor="x", counterparty="holder-b")
+        workflow.apply(kind="transfer", profile="SZ", holder=me, actor=me, counterparty="holder-b")
     with pytest.raises(LedgerValueError, match="no account named"):
-        workflow.apply(kind="initial", profile="SZ", holder="nobody", actor="x", object_type=ObjectType.DATA_RESOURCE)
+        workflow.apply(kind="initial", profile="SZ", holder="nobody", actor=me, object_type=ObjectType.DATA_RESOURCE)
+    with pytest.raises(LedgerValueError, match="no account named 'x'"):  # an unknown actor
+        workflow.apply(kind="initial", profile="SZ", holder=me, actor="x", object_type=ObjectType.DATA_RESOURCE)
+    with pytest.raises(LedgerValueError, match="GD has no transfer registration"):  # GD art. 17-22
+        workflow.apply(kind="transfer", profile="GD", holder=me, actor=me, counterparty="holder-b",
+                       number=registration_number("GD", 2099, 1))
+    with pytest.raises(LedgerValueError, match="legal name"):  # TJIFA §8.2.1
+        workflow.apply(kind="initial", profile="SZ", holder=me, actor=me, object_type=ObjectType.DATA_RESOURCE,
+                       payload={"asset": {"name": "x"}})
     with pytest.raises(LedgerValueError, match="not an application id"):
         workflow.get("'; drop table application; --")
     with pytest.raises(NotFoundError):
