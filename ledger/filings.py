@@ -13,16 +13,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.hashing import keccak256, parse_digest
 from ledger.lifecycle import Action, CancellationGround, UnitStatus
 from ledger.models import Application
 from ledger.numbering import unit_id
+from ledger.profiles import JurisdictionProfile
 from ledger.registry import (
     EMPTY_CONSENT,
     ZERO32,
+    AssetRegistryClient,
     cancel_params,
     entry_params,
     entry_request,
@@ -35,8 +37,25 @@ from ledger.registry import (
 )
 from ledger.workdays import add_years, china_date, end_of_day, last_day, validity_last_day
 
-if TYPE_CHECKING:
-    from ledger.workflow import Workflow
+
+class FilingHost(Protocol):
+    """What a filing needs from the workflow that runs it (``ledger.workflow.Workflow`` provides it)."""
+
+    registry: AssetRegistryClient
+
+    def profile(self, app: Application) -> JurisdictionProfile: ...
+    def address(self, name: str) -> str: ...
+    def account_of(self, address: str) -> str | None: ...
+    def consent(self, name: str, uid: bytes, action: Action, params: bytes,
+                used: dict[str, int] | None = None) -> Any: ...
+    def chain_time(self) -> int: ...
+    def chain_date(self) -> date: ...
+    def certificate(self, app: Application, *, version: int, holder: str, rights: int, object_type: int,
+                    valid_until: int, issued_on: date | None = None) -> dict[str, Any]: ...
+    def document_hash(self, document: dict[str, Any]) -> bytes: ...
+    def application_key(self, app: Application) -> bytes: ...
+    def active_pledges(self, uid: bytes) -> list[dict[str, Any]]: ...
+    def refuse_duplicate(self, app: Application, fingerprint: str) -> None: ...
 
 #: Cancellation grounds that are acts of an authority, not of the holder: no notice, and a grounds document.
 EX_OFFICIO_GROUNDS = {"judicial_order", "no_remaining_holder", "expired"}
@@ -81,7 +100,7 @@ class Filing:
     needs_counterparty: ClassVar[bool] = False
     needs_document: ClassVar[bool] = False
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: FilingHost) -> None:
         self.wf = workflow
 
     def check(self, app: Application) -> None:
