@@ -292,6 +292,7 @@ contract AssetRegistry is IAssetRegistry, AccessControlDefaultAdminRules, EIP712
             keccak256(abi.encode(newCertificateHash, documentHash, newValidUntil)), holderConsent
         );
         unit.validUntil = newValidUntil;
+        emit ValidityExtended(unitId, newValidUntil);
         _issueCertificate(unitId, unit, newCertificateHash);
         emit RegistrationRecorded(unitId, uint8(Action.Renewal), documentHash, msg.sender);
     }

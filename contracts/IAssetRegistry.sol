@@ -168,6 +168,9 @@ interface IAssetRegistry {
     /// @notice Rights moved to a new holder (transfer).
     event RightsTransferred(bytes32 indexed unitId, address indexed from, address indexed to, uint8 rightsMask);
 
+    /// @notice The unit's validity was extended (renewal): its new end.
+    event ValidityExtended(bytes32 indexed unitId, uint40 validUntil);
+
     /// @notice The unit's status changed.
     event StatusChanged(bytes32 indexed unitId, uint8 status, uint8 cancellationGround);
 

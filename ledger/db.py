@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from ledger import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from ledger.files import create_private
+from ledger.indexer import read_models  # noqa: F401  (the read models too)
 
 
 def make_engine(url: str) -> Engine:
