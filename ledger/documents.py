@@ -11,6 +11,7 @@ cancellation proof (注销证明, AH art. 25) and the objection-registration pro
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -225,10 +226,10 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     replaces."""
     merged = dict(base)
     for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+        if isinstance(value, Mapping):
+            merged[key] = _merge(merged[key] if isinstance(merged.get(key), dict) else {}, value)
         else:
-            merged[key] = value
+            merged[key] = copy.deepcopy(value)
     return merged
 
 
@@ -253,14 +254,14 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
     The result is validated. A ``/1`` previous never recorded some required content (acquisition, scope, validity
     basis, the holder's USCC, sometimes the legal name): the LedgerValueError names it and ``changes`` must give it.
     """
-    previous = dict(previous)
-    _validated(previous, "the previous certificate is not valid")
-    if previous["schema"] not in CERTIFICATE_SCHEMAS:
-        raise LedgerValueError(f"a {previous['schema']} document is not a certificate: only a certificate is "
+    prior: dict[str, Any] = copy.deepcopy(dict(previous))  # the new document shares nothing with the old one
+    _validated(prior, "the previous certificate is not valid")
+    if prior["schema"] not in CERTIFICATE_SCHEMAS:
+        raise LedgerValueError(f"a {prior['schema']} document is not a certificate: only a certificate is "
                                "reissued")
-    if version <= previous["certificate_version"]:
+    if version <= prior["certificate_version"]:
         raise LedgerValueError(f"version {version} does not follow the previous certificate's version "
-                               f"{previous['certificate_version']}")
+                               f"{prior['certificate_version']}")
     changes = dict(changes or {})
     refused = [key for key in _SET_BY_REISSUE if key in changes]
     if isinstance(changes.get("holder"), Mapping):
@@ -270,8 +271,8 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
             refused.append("holder (new_holder replaces the holder; give its kind in new_holder)")
     if refused:
         raise LedgerValueError(f"a reissue cannot change {', '.join(refused)}")
-    v1 = previous["schema"] == CERTIFICATE_SCHEMA_V1
-    body = _upgrade_v1(previous) if v1 else {k: v for k, v in previous.items() if k not in _SET_BY_REISSUE}
+    v1 = prior["schema"] == CERTIFICATE_SCHEMA_V1
+    body = _upgrade_v1(prior) if v1 else {k: v for k, v in prior.items() if k not in _SET_BY_REISSUE}
     if new_holder is not None:
         holder = NewHolder(*new_holder)
         body["holder"] = {"legal_name": holder.legal_name, "kind": holder.kind, "uscc": holder.uscc,
@@ -284,17 +285,17 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
     document = {
         **body,
         "schema": CERTIFICATE_SCHEMA,
-        "serial": certificate_serial(previous["registration_number"], version),
-        "registration_number": previous["registration_number"],
+        "serial": certificate_serial(prior["registration_number"], version),
+        "registration_number": prior["registration_number"],
         "certificate_version": version,
-        "supersedes": to_hex(document_hash(previous)),
-        "jurisdiction": previous["jurisdiction"],
+        "supersedes": to_hex(document_hash(prior)),
+        "jurisdiction": prior["jurisdiction"],
         "issued_on": issued_on.isoformat(),
         "valid_until": valid_until.isoformat() if valid_until else None,
     }
     hint = (f" (the previous certificate is {CERTIFICATE_SCHEMA_V1}, which did not record all the content "
             "TJIFA §8.2.1 requires: give what is missing in changes)") if v1 else ""
-    return _validated(document, f"version {version} of {previous['registration_number']} cannot be issued", hint)
+    return _validated(document, f"version {version} of {prior['registration_number']} cannot be issued", hint)
 
 
 def document_hash(document: dict[str, Any]) -> bytes:

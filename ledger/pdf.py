@@ -40,6 +40,7 @@ from ledger.document_schemas import (
     OBJECT_TYPES,
     OBJECTION_PROOF_SCHEMA,
     UPDATE_CYCLES,
+    CertificateV2,
     validate_document,
 )
 from ledger.errors import ConfigurationError, LedgerValueError
@@ -142,6 +143,7 @@ def _named(names: dict[str, str], value: str) -> str:
 def _certificate_rows(document: dict[str, Any], annexed: set[str]) -> list[Row]:
     """The rows of a ``ledger.certificate/2`` document, in the order of TJIFA App. 8's template: certificate,
     holder, asset, rights, dates, annexes."""
+    document = CertificateV2.model_validate(document).model_dump(by_alias=True)  # optional fields filled in
     holder, asset, annexes = document["holder"], document["asset"], document["annexes"]
     cycle = _named(UPDATE_CYCLES, asset["update_cycle"])
     if asset["update_cycle"] == "custom":
@@ -410,7 +412,7 @@ def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: lis
         if annexes:
             names = "、".join(_titles(annex)[0] for _, annex in annexes)
             pages.rows([("附件 Annexes", f"{names}（见后页 on the following pages）")])
-        pages.notes(document["notes"])
+        pages.notes(document.get("notes", []))
     elif schema == OBJECTION_PROOF_SCHEMA:
         pages.rows(_objection_rows(document))
     else:

@@ -275,3 +275,13 @@ def test_any_changed_byte_of_the_annexed_pdf_is_caught(registered: dict[str, Any
         "rights_page": {**registered["rights"], "entries": registered["rights"]["entries"][:1]}}}}
     checks = verify_pdf(render_pdf(document, forged), registered["trust"])
     assert verdict(checks) is Verdict.FAILED and "bundle seal" in [c.name for c in checks if not c.ok], checks
+
+
+def test_optional_fields_may_be_absent_from_a_valid_document(tmp_path: Path) -> None:
+    cert = v2_certificate(report=None)
+    for key in ("industry", "keywords", "version", "update_cycle_custom"):
+        del cert["asset"][key]
+    cert["asset"]["update_cycle"] = "monthly"
+    del cert["notes"], cert["annexes"]["evidence_digests"]
+    first = pages_text(tmp_path, render_pdf(validate_document(cert)))[0]
+    assert "每月 monthly" in first and "注 Notes" not in first and "Evidence report" not in first
