@@ -11,7 +11,8 @@ A certificate (TJIFA §8.2.1, App. 8) is titled by its own ``title`` (the profil
 footnotes and the hash of its linked evidence report (TJIFA §7.3.1), and is followed by its annexes from the
 bundle's sealed ``presentation["annexes"]``: the other-rights page (他项权益页, TJIFA §8.2.2), each entry headed by
 its entry id, and the evidence report. The annexes come from the attached bundle, so re-rendering still gives the
-same bytes.
+same bytes. The PDF's Creator names its layout: files exported before issue #9 (layout 1) are re-rendered with
+:func:`render_pdf_layout_1`, kept byte for byte, so they still verify.
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ ENTRY_KINDS = {"pledge": "质押 pledge", "licence": "授权他人使用 licence
 ENTRY_STATUS = {"active": "有效 active", "released": "已解除 released"}
 ID_KINDS = {"uscc": "统一社会信用代码 USCC", "resident_id": "居民身份证 resident ID", "passport": "护照 passport",
             "other": "其他证件 other"}
+# The Creator names the layout, so verify_pdf re-renders a file the way it was made: PDFs exported before issue #9
+# (layout 1, Creator "data-asset-ledger") keep verifying. A changed Creator is a changed byte like any other: the
+# file must still be exactly the rendering of its attachments under the layout it names.
+CREATOR = "data-asset-ledger (layout 2)"
+CREATOR_LAYOUT_1 = "data-asset-ledger"
+LAYOUT_1_SCHEMAS = ("ledger.certificate/1", "ledger.rights-page/1", "ledger.evidence-report/1",
+                    "ledger.supplementary-notice/1", "ledger.cancellation-proof/1")
+LAYOUT_1_VALUE_CHARS = 60
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT, VALUE_X, RIGHT = 50.0, 215.0, PAGE_WIDTH - 50.0
 BODY_BOTTOM = 150.0  # the verification footer and the QR code live below it
@@ -471,7 +480,7 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
         pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
         pdf.setTitle(f"{chinese}  {english}".strip())
         pdf.setAuthor(str(document.get("registry", document.get("provider", ""))))
-        pdf.setCreator("data-asset-ledger")
+        pdf.setCreator(CREATOR)
         total = _paint(pdf, font, document, annexes, footer, total)
         pdf.save()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
@@ -481,6 +490,79 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _chars(text: str, width: int) -> list[str]:
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def render_pdf_layout_1(document: dict[str, Any], bundle: dict[str, Any] | None = None,
+                        base_url: str | None = None) -> bytes:
+    """The layout PDFs had before issue #9 (one title line, fixed-width wrapping), byte for byte: only so that
+    files exported then still verify. New PDFs use :func:`render_pdf`."""
+    if document.get("schema") not in LAYOUT_1_SCHEMAS:
+        raise LedgerValueError(f"layout 1 predates {document.get('schema')!r} documents")
+    if bundle is not None:
+        base_url = str((bundle.get("presentation") or {}).get("verify_base_url", base_url or ""))
+    base_url = base_url or "http://127.0.0.1:8000"
+    validate_document(document)
+    body = canonical_json(document)
+    doc_hash = digest_bytes(body)
+    font = _register_font()
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
+    pdf.setTitle(TITLES.get(document["schema"], document["schema"]))
+    pdf.setAuthor(str(document.get("registry", document.get("provider", ""))))
+    pdf.setCreator(CREATOR_LAYOUT_1)
+    width, height = A4
+    pdf.setFont(font, 17)
+    pdf.drawCentredString(width / 2, height - 60, TITLES.get(document["schema"], document["schema"]))
+    y = height - 100
+    for label, value in _rows(document):
+        lines = _chars(value, LAYOUT_1_VALUE_CHARS)
+        if y - 16 * len(lines) < 170:
+            pdf.showPage()
+            y = height - 60
+        pdf.setFont(font, 9)
+        pdf.setFillColorRGB(0.35, 0.35, 0.4)
+        pdf.drawString(50, y, label)
+        pdf.setFillColorRGB(0, 0, 0)
+        pdf.setFont(font, 10.5)
+        for line in lines:
+            pdf.drawString(215, y, line)
+            y -= 15
+        y -= 3
+    url = verify_url(base_url, doc_hash)
+    _draw_qr(pdf, url, width - 150, 40, 100)
+    pdf.setFont(font, 8)
+    presentation = (bundle or {}).get("presentation") or {}
+    trust_url, trust_sha = presentation.get("trust_list_url"), presentation.get("trust_list_sha256")
+    footer = ["文件哈希 Document SHA-256:", to_hex(doc_hash), "在线核验 Verify online:", *_chars(url, 70),
+              "离线核验 Verify offline: ledger proof verify <this PDF> --trust <trust list>"]
+    if trust_url and trust_sha:
+        footer += [f"信任列表 Trust list: {trust_url}", f"  SHA-256 {trust_sha}"]
+    footer.append("(document.json and bundle.json are attached: the PDF and the trust list are enough)")
+    for i, line in enumerate(footer):
+        pdf.drawString(50, 140 - 10 * i, line)
+    pdf.showPage()
+    pdf.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
+    writer.add_attachment("document.json", body)
+    if bundle is not None:
+        writer.add_attachment("bundle.json", canonical_json(bundle))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _renderer(pdf_bytes: bytes) -> Callable[[dict[str, Any], dict[str, Any] | None], bytes]:
+    """The renderer of the layout the PDF's Creator names (layout 1 for files exported before issue #9)."""
+    try:
+        metadata = PdfReader(io.BytesIO(pdf_bytes)).metadata
+        creator = metadata.get("/Creator") if metadata is not None else None
+    except Exception:  # a damaged file: the current layout, which will not match it
+        creator = None
+    return render_pdf_layout_1 if creator == CREATOR_LAYOUT_1 else render_pdf
 
 
 def attachments(pdf_bytes: bytes) -> dict[str, bytes]:
@@ -534,7 +616,7 @@ def verify_pdf(pdf_bytes: bytes, trust: TrustRoots | None = None, threshold: int
                   f"document = {to_hex(doc_hash)}, the digest the bundle proves") for c in bundle_checks)
     if all(c.ok or c.level != "error" for c in checks):
         try:
-            same = render_pdf(document, bundle) == pdf_bytes
+            same = _renderer(pdf_bytes)(document, bundle) == pdf_bytes
         except (LedgerValueError, ConfigurationError) as exc:
             return [*checks, Check("PDF integrity", False, getattr(exc, "user_message", str(exc)))]
         checks.append(Check("PDF integrity", same, "the file is exactly the rendering of its attachments" if same

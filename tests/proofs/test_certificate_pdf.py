@@ -23,7 +23,7 @@ from ledger.document_schemas import validate_document
 from ledger.errors import LedgerValueError
 from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, to_hex
 from ledger.numbering import unit_id
-from ledger.pdf import embedded, render_pdf, verify_pdf
+from ledger.pdf import embedded, render_pdf, render_pdf_layout_1, verify_pdf
 from ledger.profiles import ObjectType
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict, verdict, verify_bundle
@@ -238,3 +238,17 @@ def test_a_certificate_bundle_without_its_status_proof_fails(chain: Ledger, cert
     stripped = {k: v for k, v in bundle.items() if k != "registry_state"}
     checks = verify_bundle(stripped, trust=certificate["trust"])
     assert verdict(checks) is Verdict.FAILED and "registry status" in [c.name for c in checks if not c.ok]
+
+
+def test_pdfs_exported_before_issue_9_still_verify(certificate: dict[str, Any]) -> None:
+    """A file made with the earlier layout (Creator "data-asset-ledger") is re-rendered with that layout; naming
+    the other layout is a changed byte like any other."""
+    document, bundle = embedded(certificate["pdf"])
+    old = render_pdf_layout_1(document, bundle)
+    assert old != certificate["pdf"]
+    checks = verify_pdf(old, certificate["trust"])
+    assert verdict(checks) is Verdict.VERIFIED and checks[-1].name == "PDF integrity" and checks[-1].ok, checks
+    end = old.find(b")", old.find(b"/Creator ("))  # the Creator's last character, "r" of "ledger"
+    assert old[end - 1 : end] == b"r"
+    relabelled = old[: end - 1] + b"R" + old[end:]
+    assert verdict(verify_pdf(relabelled, certificate["trust"])) is Verdict.FAILED

@@ -5,6 +5,7 @@ offline and any changed byte is caught. The layout tests need no chain; the last
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -32,8 +33,8 @@ from ledger.errors import LedgerValueError
 from ledger.hashing import HashAlgorithm, to_hex
 from ledger.lifecycle import Right
 from ledger.numbering import unit_id
-from ledger.pdf import embedded, render_pdf, verify_pdf
-from ledger.profiles import ObjectType
+from ledger.pdf import embedded, render_pdf, render_pdf_layout_1, verify_pdf
+from ledger.profiles import ObjectType, profile_by_code
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict, verdict
 from ledger.services.documents import certificate_pdf
@@ -285,3 +286,26 @@ def test_optional_fields_may_be_absent_from_a_valid_document(tmp_path: Path) -> 
     del cert["notes"], cert["annexes"]["evidence_digests"]
     first = pages_text(tmp_path, render_pdf(validate_document(cert)))[0]
     assert "每月 monthly" in first and "注 Notes" not in first and "Evidence report" not in first
+
+
+def test_layout_1_is_byte_for_byte_the_layout_before_issue_9() -> None:
+    """Pinned: these are the SHA-256 of what the renderer made before issue #9 for these documents. If a library
+    or the embedded font changes them, PDFs exported earlier no longer verify: that is what this test catches."""
+    old = certificate(registration_number=NUMBER, version=1, profile=profile_by_code("TJIFA"),
+                      holder_name="天津港数据科技有限公司", holder_address=HOLDER, holder_id=USCC,
+                      asset={"name": "港口集装箱物流数据集" * 4, "form": "dataset", "update_cycle": "daily",
+                             "scenarios": "物流调度、航运金融"},
+                      object_type=ObjectType.DATA_ASSET, rights=7, issued_on=date(2024, 10, 17),
+                      valid_until=date(2027, 10, 17), registry_name="天津数据资产登记平台", evidence_digests=[DIGEST])
+    bundle = {"presentation": {"verify_base_url": "https://registry.example.cn",
+                               "trust_list_url": "https://registry.example.cn/trust-list.json",
+                               "trust_list_sha256": "0x" + "cd" * 32}}
+    one_entry = rights_page(NUMBER, date(2025, 3, 3), [{"entry_id": 3, "kind": "pledge", "counterparty": BANK,
+                                                        "rights": 1, "valid_until": None, "active": True,
+                                                        "contract_hash": DIGEST}])
+    assert hashlib.sha256(render_pdf_layout_1(old, bundle)).hexdigest() == \
+        "b47debb345ee6222207883268d37eab89931c9b53c7d085b91b698bc9a74db52"
+    assert hashlib.sha256(render_pdf_layout_1(one_entry)).hexdigest() == \
+        "08d5a13b7e0511cede349ccda6324b2eb3d5f4d96821391e4e4ca33b6aaba547"
+    with pytest.raises(LedgerValueError, match="layout 1 predates"):
+        render_pdf_layout_1(v2_certificate())
