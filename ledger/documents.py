@@ -366,7 +366,8 @@ def certificate_annexes(*, rights_page: dict[str, Any] | None = None,
 
 def objection_filing_deadline(accepted_on: date, window_days: int = OBJECTION_WINDOW_DAYS) -> date:
     """The last day (until 24:00 China time) to lodge the court's or arbitral body's acceptance notice: 15 days
-    from acceptance (SZ art. 20), the day of acceptance not counted."""
+    from acceptance (SZ art. 20). **[derived]** SZ art. 20 says only "15日": calendar days, the day of acceptance
+    not counted, the period ending at 24:00 of its last day (the usual PRC way of counting periods)."""
     return accepted_on + timedelta(days=window_days)
 
 
