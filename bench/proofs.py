@@ -31,6 +31,7 @@ from ledger.services.documents import certificate_pdf
 from ledger.services.proofs import export_evidence_bundle, trust_list
 from ledger.workflow import Workflow
 from tests.conftest import start_chain
+from tests.content import content
 
 
 def timed(run: Callable[[], Any], repeat: int) -> tuple[float, float]:
@@ -53,8 +54,7 @@ def main() -> None:
                             ledger.sender, registry_name="天津数据资产登记平台", clock=lambda: today[0])
         app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="holder-a",
                              object_type=ObjectType.DATA_ASSET, document=os.urandom(32),
-                             payload={"holder_name": "天津港数据科技有限公司",
-                                      "asset": {"name": "港口集装箱物流数据集", "form": "dataset"}})
+                             payload={"content": content()})
         for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
             step(app.id, "registrar")
         today[0] += timedelta(days=20)

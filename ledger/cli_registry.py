@@ -21,7 +21,7 @@ from rich.table import Table
 
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError
-from ledger.hashing import digest_bytes, digest_file, looks_like_digest, parse_digest, to_hex
+from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
 from ledger.lifecycle import ObjectionStatus, Right, UnitStatus
 from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
@@ -76,10 +76,14 @@ def _report(application: Application, extra: str = "") -> None:
 
 
 def _asset(name: str | None, version: str | None, form: str | None, acquisition: str | None,
-           update_cycle: str | None, scenarios: str | None, scope: str | None) -> dict[str, Any]:
+           update_cycle: str | None, scenarios: str | None, scope: str | None,
+           industry: str | None = None) -> dict[str, Any]:
     """Asset content given on the command line; only the given fields (a change changes only those)."""
-    fields = {"name": name, "version": version, "form": form, "acquisition": acquisition,
-              "update_cycle": update_cycle, "scope": scope,
+    cycle, custom = update_cycle, None
+    if update_cycle and update_cycle.startswith("custom:"):
+        cycle, custom = "custom", update_cycle.removeprefix("custom:").strip()
+    fields = {"name": name, "version": version, "form": form, "acquisition": acquisition, "update_cycle": cycle,
+              "update_cycle_custom": custom, "scope": scope, "industry": industry,
               "scenarios": [s.strip() for s in scenarios.split(";") if s.strip()] if scenarios else None}
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -90,9 +94,10 @@ FormOption = Annotated[str | None, typer.Option(help="Data-asset type: dataset, 
                                                 "other (数据集/接口/报告/应用/其他).")]
 AcquisitionOption = Annotated[str | None, typer.Option(help="How the data was obtained: original, collected, "
                                                        "traded, other.")]
-CycleOption = Annotated[str | None, typer.Option(help="Update cycle: real_time, daily, monthly, custom.")]
+CycleOption = Annotated[str | None, typer.Option(help="Update cycle: real_time, daily, monthly, or custom:TEXT.")]
 ScenariosOption = Annotated[str | None, typer.Option(help="Permitted scenarios, separated by ';'.")]
 ScopeOption = Annotated[str | None, typer.Option(help="Permitted scope of use.")]
+HolderKindOption = Annotated[str, typer.Option(help="legal_person, organisation or natural_person.")]
 
 
 @app.command()
@@ -103,9 +108,16 @@ def apply(
     object_type: Annotated[str, typer.Option("--type", help="data_resource, data_product, data_asset ...")],
     name: Annotated[str, typer.Option(help="Name of the data resource or product.")],
     holder_name: Annotated[str, typer.Option(help="The holder's legal name, as the certificate prints it.")],
-    uscc: Annotated[str | None, typer.Option(help="Unified social credit code (统一社会信用代码).")] = None,
-    version: VersionOption = None, form: FormOption = None, acquisition: AcquisitionOption = None,
-    update_cycle: CycleOption = None, scenarios: ScenariosOption = None, scope: ScopeOption = None,
+    form: Annotated[str, typer.Option(help="Data-asset type: dataset, interface, report, application, other.")],
+    acquisition: Annotated[str, typer.Option(help="How the data was obtained: original, collected, traded, other.")],
+    update_cycle: Annotated[str, typer.Option(help="Update cycle: real_time, daily, monthly, or custom:TEXT.")],
+    scenarios: Annotated[str, typer.Option(help="Permitted scenarios, separated by ';'.")],
+    scope: Annotated[str, typer.Option(help="Permitted scope of use.")],
+    uscc: Annotated[str | None, typer.Option(help="Unified social credit code (统一社会信用代码; required for a "
+                                             "legal person or organisation).")] = None,
+    holder_kind: HolderKindOption = "legal_person",
+    version: VersionOption = None,
+    industry: Annotated[str | None, typer.Option(help="Industry or field (所属行业).")] = None,
     rights: Annotated[str, typer.Option(help="Rights to register: holding, processing-use, "
                                         "product-operation or all.")] = "all",
     document: Annotated[Path | None, typer.Option(help="The application document.")] = None,
@@ -117,16 +129,19 @@ def apply(
     simple: Annotated[bool, typer.Option("--simple", help="The simple procedure (GD art. 16: 1 wd notice).")] = False,
     actor: Annotated[str | None, typer.Option("--as", help="Filer, if not the holder (agent filing).")] = None,
 ) -> None:
-    """File an initial registration application (首次登记申请)."""
+    """File an initial registration application (首次登记申请) with the content its certificate will carry
+    (TJIFA §8.2.1: holder's legal name and code, asset name, type, acquisition, update cycle, scenarios, scope)."""
     try:
         kind = ObjectType[object_type.upper()]
     except KeyError:
         raise LedgerValueError(f"unknown object type {object_type!r}: use "
                                f"{', '.join(t.name.lower() for t in ObjectType)}") from None
-    payload: dict[str, Any] = {"asset": _asset(name, version, form, acquisition, update_cycle, scenarios, scope),
-                               "holder_name": holder_name}
+    identity: dict[str, Any] = {"legal_name": holder_name, "kind": holder_kind}
     if uscc:
-        payload["uscc"] = uscc
+        identity["uscc"] = uscc
+    payload: dict[str, Any] = {"content": {"holder": identity, "asset": _asset(name, version, form, acquisition,
+                                                                                update_cycle, scenarios, scope,
+                                                                                industry)}}
     if fingerprint:
         payload["content_fingerprint"] = _digest_or_file(fingerprint)
     if data_valid_until:
@@ -231,31 +246,49 @@ def object_(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="An application in notice, or a registration number.")],
     objector: Annotated[str, typer.Option(help="The objector (accounts file name).")],
-    grounds: Annotated[str, typer.Option(help="Matter and grounds of the objection.")],
+    grounds: Annotated[str, typer.Option(help="Grounds of the objection (they also identify it).")],
     evidence: Annotated[Path | None, typer.Option(help="The objector's evidence (its digest is recorded).")] = None,
+    matter: Annotated[str | None, typer.Option(help="The matter objected to (异议事项; default: the unit).")] = None,
     objector_name: Annotated[str, typer.Option(help="The objector's legal name.")] = "",
     objector_id: Annotated[str, typer.Option(help="The objector's ID number or credit code.")] = "",
+    objector_id_kind: Annotated[str, typer.Option(help="uscc, resident_id, passport or other.")] = "uscc",
+    proof_out: Annotated[Path | None, typer.Option("--proof", help="Where to write the objection-registration "
+                                                   "proof PDF.")] = None,
     actor: AsOption = "registrar",
 ) -> None:
-    """Object during notice, or register an objection against a registered unit (异议登记, SZ art. 20)."""
+    """Object during notice, or register an objection against a registered unit (异议登记, SZ art. 20): the
+    objector gets its proof (异议登记证明) with the court/arbitration filing deadline."""
     ledger = _ledger(ctx)
-    if "-" in target:
-        number = validate_number(target)
-        matter = _matter(grounds)
-        ledger.assets.transact(ledger.sender(actor), "fileObjection", unit_id(number),
-                               ledger.accounts.get(objector).address, matter, _document(evidence) or matter)
-        record = ledger.assets.objection(objection_id(unit_id(number), matter))
-        until = (datetime.fromtimestamp(record["deadline"], CHINA).isoformat() if record["deadline"]
-                 else "no deadline (it stands until decided)")
-        console.print(f"objection registered on {number}; court/arbitration filing due by {until}", highlight=False)
-    else:
+    if "-" not in target:
         _report(ledger.workflow.object(target, objector, grounds, objector_name=objector_name,
                                        objector_id=objector_id, evidence=_document(evidence)))
+        return
+    from ledger.pdf import render_pdf
+    from ledger.services.documents import register_objection
+
+    if evidence is None or not objector_name or not objector_id:
+        raise LedgerValueError("an objection registration records the objector's identity and evidence: give "
+                               "--objector-name, --objector-id and --evidence (SZ art. 20)")
+    number = validate_number(target)
+    oid, deadline, proof = register_objection(
+        ledger, number, objector=objector, objector_name=objector_name, id_kind=objector_id_kind,
+        id_number=objector_id, matter=matter or f"登记单元 {number} 的登记内容", grounds=grounds,
+        evidence=digest_file(evidence), actor=actor)
+    if proof is None:
+        console.print(f"objection registered on {number}: it stands until decided (no filing deadline)",
+                      highlight=False)
+        return
+    out = proof_out or Path(f"objection-{number}-{to_hex(oid)[2:10]}.pdf")
+    out.write_bytes(render_pdf(proof))
+    until = f"{last_day(deadline).isoformat()} 24:00 China time"
+    console.print(f"objection registered on {number}; court/arbitration filing due by {until}; proof written to "
+                  f"{out}", highlight=False)
 
 
 def _matter(grounds: str) -> bytes:
-    """The objection's identity: its normalised matter and grounds (the same text = the same objection)."""
-    return digest_bytes(" ".join(grounds.split()).encode())
+    from ledger.services.documents import objection_matter
+
+    return objection_matter(grounds)
 
 
 @app.command()
@@ -391,11 +424,14 @@ def transfer(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(he
              new_holder_name: Annotated[str | None, typer.Option(help="The transferee's legal name (needed when "
                                                                  "the holding right moves).")] = None,
              new_holder_uscc: Annotated[str | None, typer.Option(help="The transferee's credit code.")] = None,
+             new_holder_kind: HolderKindOption = "legal_person",
              rights: RightsOption = "all", contract: DocOption = None, risk: RiskOption = None,
              actor: AsOption = "registrar") -> None:
     """Transfer registration (转移登记): joint signatures under TJIFA, the transferee alone under SZ/AH; a pledged
     unit needs its pledgees' consent."""
-    payload = {k: v for k, v in (("new_holder_name", new_holder_name), ("new_holder_uscc", new_holder_uscc)) if v}
+    payload: dict[str, Any] = {}
+    if new_holder_name:
+        payload["new_holder"] = {"legal_name": new_holder_name, "uscc": new_holder_uscc, "kind": new_holder_kind}
     _file(ctx, "transfer", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
           payload=payload)
 
@@ -413,7 +449,7 @@ def change(ctx: typer.Context, number: str, name: NameOption = None, version: Ve
     asset = _asset(name, version, form, acquisition, update_cycle, scenarios, scope)
     if asset:
         changes["asset"] = asset
-    holder = {k: v for k, v in (("name", holder_name), ("uscc", uscc)) if v}
+    holder = {k: v for k, v in (("legal_name", holder_name), ("uscc", uscc)) if v}
     if holder:
         changes["holder"] = holder
     if not changes:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol
 
+from ledger.document_schemas import parse_content
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.hashing import keccak256, parse_digest
 from ledger.lifecycle import Action, CancellationGround, UnitStatus
@@ -128,6 +129,16 @@ class Filing:
         uid = unit_id(app.registration_number)
         return uid, self.wf.registry.unit(uid)
 
+    def trial(self, app: Application, holder: str, valid_until: int | None = None) -> None:
+        """Builds the certificate the filing would issue, so an invalid change is refused when filed."""
+        _, unit = self.unit(app)
+        try:
+            self.wf.certificate(app, version=unit["certificate_version"] + 1, holder=holder, rights=unit["rights"],
+                                object_type=unit["object_type"],
+                                valid_until=unit["valid_until"] if valid_until is None else valid_until)
+        except LedgerValueError as exc:
+            raise FilingRefused(exc.user_message) from None
+
     def pledgees(self, app: Application, action: Action, params: bytes, used: dict[str, int]) -> list[Any]:
         """Consents of every active pledge's pledgee, when the profile protects pledgees for this disposal."""
         blocks = {"transfer": "transfer", "cancellation": "holder_cancellation"}[self.kind]
@@ -160,10 +171,10 @@ class Initial(Filing):
 
     def check(self, app: Application) -> None:
         payload = _payload(app)
-        if not str((payload.get("asset") or {}).get("name", "")).strip():
-            raise FilingRefused("an initial application names the data resource or product (asset name)")
-        if not str(payload.get("holder_name", "")).strip():
-            raise FilingRefused("an initial application gives the holder's legal name (TJIFA §8.2.1)")
+        try:  # what the certificate will say, declared now (TJIFA §8.2.1): refused now if incomplete
+            parse_content(payload.get("content") or {})
+        except LedgerValueError as exc:
+            raise FilingRefused(exc.user_message) from None
         fingerprint = payload.get("content_fingerprint")
         if fingerprint:
             self.wf.refuse_duplicate(app, fingerprint)
@@ -194,6 +205,10 @@ class Reissue(Filing):
     kind = "change"
     action = Action.CHANGE
 
+    def check(self, app: Application) -> None:
+        super().check(app)
+        self.trial(app, app.holder)
+
     def call(self, app: Application) -> ChainCall:
         uid, unit = self.unit(app)
         cert = self.wf.certificate(app, version=unit["certificate_version"] + 1, holder=app.holder,
@@ -217,10 +232,12 @@ class Transfer(Filing):
         super().check(app)
         if app.counterparty == app.holder:
             raise FilingRefused("a transfer to the holder itself changes nothing")
-        if app.rights & 1 and not str(_payload(app).get("new_holder_name", "")).strip():
-            raise FilingRefused("a transfer of the holding right gives the new holder's legal name for the reissued "
-                                "certificate (TJIFA §8.2.1)")
+        if app.rights & 1 and not str((_payload(app).get("new_holder") or {}).get("legal_name", "")).strip():
+            raise FilingRefused("a transfer of the holding right gives the new holder's legal name (and credit code) "
+                                "for the reissued certificate (TJIFA §8.2.1)")
         self.check_pledgees(app)
+        assert app.counterparty is not None
+        self.trial(app, app.counterparty if app.rights & 1 else app.holder)
 
     def call(self, app: Application) -> ChainCall:
         assert app.counterparty is not None

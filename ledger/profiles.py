@@ -83,6 +83,8 @@ class JurisdictionProfile(_Strict):
     number_prefix: str = Field(pattern=r"^[A-Z]{2,4}$", description="Registration numbers start with it.")
     certificate_title: str = Field(min_length=1, description="What the source calls the certificate (REGISTRATION_"
                                    "RULES §5.1), e.g. 数据资产确权证书 (TJIFA App. 8).")
+    certificate_titles: dict[str, str] = Field(default_factory=dict, description="A different title by object "
+                                               "type, where the source names one (SZ art. 7).")
     object_types: list[str] = Field(min_length=1)
     kinds: list[RegistrationKind] = Field(min_length=1, description="The filings these rules know.")
     notice: NoticeRule
@@ -118,6 +120,10 @@ class JurisdictionProfile(_Strict):
 
     def allows(self, object_type: ObjectType) -> bool:
         return object_type in self.object_type_ids()
+
+    def title_for(self, object_type: ObjectType) -> str:
+        """The certificate's title for an object of ``object_type`` (REGISTRATION_RULES §5.1)."""
+        return self.certificate_titles.get(object_type.name.lower(), self.certificate_title)
 
     def needs_review(self, kind: str) -> bool:
         """Whether a filing of ``kind`` needs a third-party review report before approval."""

@@ -29,7 +29,14 @@ from ledger.chain.outbox import Outbox, Outcome
 from ledger.chain.sender import TransactionSender
 from ledger.db import session_scope
 from ledger.document_schemas import validate_document
-from ledger.documents import cancellation_proof, certificate, document_hash, supplementary_notice
+from ledger.documents import (
+    NewHolder,
+    cancellation_proof,
+    certificate,
+    document_hash,
+    reissue,
+    supplementary_notice,
+)
 from ledger.errors import ContractRevertError, ForbiddenError, LedgerValueError, NotFoundError, WorkflowError
 from ledger.filings import AUTHORITY_KINDS, EX_OFFICIO_GROUNDS, FILINGS, FilingRefused
 from ledger.hashing import canonical_json, keccak256, to_hex
@@ -38,7 +45,7 @@ from ledger.models import Application, ApplicationEvent, ChainIntent, NoticeObje
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType, load_profiles
 from ledger.registry import AssetRegistryClient
-from ledger.workdays import china_date, notice_period
+from ledger.workdays import china_date, last_day, notice_period
 
 CHINA = timezone(timedelta(hours=8))
 __all__ = ["CHINA", "KINDS", "TRANSITIONS", "State", "Workflow", "WorkflowError", "today_in_china"]
@@ -681,30 +688,45 @@ class Workflow:
             stored = session.get(StoredDocument, to_hex(current))
         return json.loads(stored.body) if stored is not None else None
 
+    def validity_basis(self, rules: JurisdictionProfile, data_limited: bool) -> str:
+        """The certificate's validity in words (REGISTRATION_RULES §5.5)."""
+        if not rules.validity_years:
+            return f"no expiry: the {rules.code} rules set no validity period (REGISTRATION_RULES §5.5)"
+        if data_limited:
+            return f"the data's own validity, shorter than {rules.validity_years} years (TJIFA §8.3.3, GZ art. 21)"
+        source = next((s.split(" (")[0] for s in rules.sources if "year" in s), rules.code)
+        years = rules.validity_years
+        return (f"{years} calendar year{'s' if years != 1 else ''} from issue, to 24:00 China time of the "
+                f"corresponding day ({source}; 民法典 art. 201, 203)")
+
     def certificate(self, app: Application, *, version: int, holder: str, rights: int, object_type: int,
                     valid_until: int, issued_on: date | None = None) -> dict[str, Any]:
-        """The certificate a filing issues. A reissue carries the previous certificate's content forward and
-        changes only what the filing changes (issue #9 §1); a transfer of the holding right puts the new holder's
-        legal name and code on it."""
-        account = self.accounts.get(holder)
+        """The certificate a filing issues (``ledger.certificate/2``, TJIFA §8.2.1). The first carries the
+        applicant's declared content; a reissue carries the previous certificate's full content forward and
+        changes only what the filing changes (issue #9 §1); a transfer of the holding right names the new holder."""
+        rules = self.profile(app)
         payload = json.loads(app.payload)
-        previous = self.previous_certificate(app) if app.kind != "initial" else None
-        base_holder = dict((previous or {}).get("holder") or {})
-        base_asset = dict((previous or {}).get("asset") or {})
-        base_asset.pop("object_type", None)
-        changes = payload.get("changes") or {}
-        asset = {**base_asset, **(payload.get("asset") or {}), **(changes.get("asset") or {})}
+        issued = issued_on or self.chain_date()
+        last = last_day(valid_until) if valid_until else None
+        data_until = payload.get("data_valid_until")
+        data_limited = bool(data_until and last and rules.validity_or_data and last.isoformat() == data_until)
+        if app.kind == "initial":
+            return certificate(
+                content=payload.get("content") or {}, title=rules.title_for(ObjectType(object_type)),
+                registration_number=app.registration_number or "", jurisdiction=rules.code,
+                registry_name=self.registry_name, holder_account=self.address(holder),
+                object_type=ObjectType(object_type), rights=rights, issued_on=issued, valid_until=last,
+                validity_basis=self.validity_basis(rules, data_limited),
+                evidence_digests=payload.get("evidence_digests", []), notes=rules.derived_notes())
+        previous = self.previous_certificate(app)
+        if previous is None:
+            raise FilingRefused(f"this registry does not hold the current certificate of {app.registration_number}: "
+                                "a reissue carries its content forward")
+        new_holder = None
         if app.kind == "transfer" and holder != app.holder:
-            name, uscc = payload.get("new_holder_name"), payload.get("new_holder_uscc")
-        else:
-            name = (changes.get("holder") or {}).get("name") or payload.get("holder_name") or base_holder.get("name")
-            uscc = (changes.get("holder") or {}).get("uscc") or payload.get("uscc") or base_holder.get("uscc")
-        return certificate(
-            registration_number=app.registration_number or "", version=version, profile=self.profile(app),
-            holder_name=name or account.name, holder_address=account.address, holder_id=uscc,
-            asset=asset, object_type=ObjectType(object_type), rights=rights,
-            issued_on=issued_on or self.chain_date(),
-            valid_until=datetime.fromtimestamp(valid_until - 1, CHINA).date() if valid_until else None,
-            registry_name=self.registry_name, evidence_digests=payload.get("evidence_digests", []),
-        )
-
+            who = payload.get("new_holder") or {}
+            new_holder = NewHolder(str(who.get("legal_name", "")), who.get("uscc"), self.address(holder),
+                                   who.get("kind", "legal_person"))
+        return reissue(previous, changes=payload.get("changes"), version=version, issued_on=issued,
+                       valid_until=last, new_holder=new_holder, rights=rights,
+                       validity_basis=self.validity_basis(rules, data_limited) if app.kind == "renewal" else None)

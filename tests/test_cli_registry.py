@@ -16,6 +16,7 @@ import pytest
 
 from ledger.chain.client import ChainClient
 from ledger.chain.node import free_port
+from tests.content import USCC
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -40,7 +41,9 @@ def test_data_asset_lifecycle_end_to_end(tmp_path: Path) -> None:
     try:
         run(home, "deploy")
         out = run(home, "registry", "apply", "--profile", "TJIFA", "--holder", "holder-a", "--type", "data_asset",
-                  "--name", "港口集装箱物流数据集", "--holder-name", "天津某数据科技有限公司").stdout
+                  "--name", "港口集装箱物流数据集", "--holder-name", "天津某数据科技有限公司", "--uscc", USCC,
+                  "--form", "dataset", "--acquisition", "original", "--update-cycle", "daily",
+                  "--scenarios", "物流调度;航运金融", "--scope", "仅限境内使用").stdout
         initial = app_id(out)
         run(home, "registry", "accept", initial)
         approved = run(home, "registry", "approve", initial).stdout
@@ -61,9 +64,15 @@ def test_data_asset_lifecycle_end_to_end(tmp_path: Path) -> None:
         assert "registered" in run(home, "registry", "pledge", number_text, "--to", "bank", today="2024-10-15").stdout
 
         # an objection registration (SZ art. 20 timer adopted by TJIFA) that lapses without a court filing
+        evidence = tmp_path / "evidence.txt"
+        evidence.write_text("来源数据采集合同")
         filed = run(home, "registry", "object", number_text, "--objector", "outsider", "--grounds",
-                    "the source data belong to us").stdout
-        assert "court/arbitration filing due by" in filed
+                    "the source data belong to us", "--objector-name", "某异议人数据公司", "--objector-id", USCC,
+                    "--evidence", str(evidence), "--proof", str(tmp_path / "objection.pdf")).stdout
+        assert "court/arbitration filing due by" in filed and "24:00 China time" in filed
+        proof_text = subprocess.run(["pdftotext", str(tmp_path / "objection.pdf"), "-"], capture_output=True,
+                                    text=True, check=True).stdout
+        assert "异议登记证明" in proof_text and "某异议人数据公司" in proof_text  # SZ art. 20
         info = json.loads((home / "node.json").read_text())
         client = ChainClient(info["rpc_url"])
         client.request("evm_increaseTime", [16 * 86_400])
@@ -73,7 +82,7 @@ def test_data_asset_lifecycle_end_to_end(tmp_path: Path) -> None:
 
         # joint transfer (TJIFA §6.4.3.3): both parties sign; notice first
         tr = app_id(run(home, "registry", "transfer", number_text, "--to", "holder-b", "--new-holder-name",
-                        "乙方数据有限公司", today="2024-10-15").stdout)
+                        "乙方数据有限公司", "--new-holder-uscc", USCC, today="2024-10-15").stdout)
         run(home, "registry", "register", tr, today="2024-10-21")
 
         # cancelled by a court order: no notice, the court's account files it

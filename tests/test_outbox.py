@@ -33,6 +33,7 @@ from ledger.profiles import ObjectType
 from ledger.tokens import create_token
 from ledger.workflow import State, Workflow
 from tests.conftest import start_chain
+from tests.content import content
 
 pytestmark = pytest.mark.chain
 
@@ -48,8 +49,8 @@ def registered_application(ledger: Ledger, today: list[date]) -> str:
     workflow = Workflow(ledger.engine, ledger.assets, ledger.accounts, ledger.deployment.deployment_id,
                         ledger.sender, clock=lambda: today[0], outbox=ledger.outbox)
     app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="holder-a",
-                         object_type=ObjectType.DATA_ASSET, payload={"asset": {"name": "电力负荷数据"},
-                                  "holder_name": "某电网数据有限公司"},
+                         object_type=ObjectType.DATA_ASSET,
+                         payload={"content": content("电力负荷数据", "某电网数据有限公司")},
                          document=os.urandom(32))
     for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
         step(app.id, "registrar")

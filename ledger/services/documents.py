@@ -9,10 +9,14 @@ certificate that was later superseded or cancelled says so when verified (issue 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from ledger.context import Ledger
+from ledger.db import session_scope
+from ledger.documents import certificate_annexes, document_hash, objection_proof, rights_page
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.evidence import EvidenceKind
 from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, to_hex
@@ -20,7 +24,9 @@ from ledger.lifecycle import UnitStatus
 from ledger.models import StoredDocument
 from ledger.numbering import unit_id, validate_number
 from ledger.pdf import render_pdf
+from ledger.registry import objection_id
 from ledger.services.proofs import export_evidence_bundle
+from ledger.workdays import last_day
 
 
 def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: str = "") -> bytes:
@@ -42,9 +48,65 @@ def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: st
         provider = ledger.accounts.first_with_role("evidence_provider").name
         ledger.evidence.anchor(ledger.sender(provider), cert_hash, HashAlgorithm.SHA256, EvidenceKind.CERTIFICATE, uid)
     version = document.get("certificate_version")
+    presentation: dict[str, Any] = {"verify_base_url": base_url, "registration_number": number,
+                                    "certificate_version": version}
+    annexes = certificate_annexes(rights_page=rights_page_of(ledger, number))
+    if annexes:  # TJIFA §8.2.2: the other-rights page is annexed when it has entries (sealed with the bundle)
+        presentation["annexes"] = annexes
     bundle = export_evidence_bundle(
         ledger, cert_hash, HashAlgorithm.SHA256, original_name=f"{number} certificate v{version}",
-        requested_by=requested_by,
-        presentation={"verify_base_url": base_url, "registration_number": number, "certificate_version": version},
+        requested_by=requested_by, presentation=presentation,
         note=f"It is the SHA-256 of certificate version {version} of registration unit {number}.")
     return render_pdf(document, bundle)
+
+
+def rights_page_of(ledger: Ledger, number: str) -> dict[str, Any]:
+    """The additional-rights page (他项权益页, TJIFA §8.2.2) of a unit as of today: every entry, released ones
+    kept, each with its id."""
+    entries = ledger.assets.entries(unit_id(validate_number(number)))
+    return rights_page(number, ledger.workflow.chain_date(), [
+        {**e, "valid_until": last_day(e["valid_until"]) if e["valid_until"] else None} for e in entries])
+
+
+def objection_matter(grounds: str) -> bytes:
+    """An objection's identity: its normalised grounds (the same text = the same objection; after a lapse it may
+    not be filed again, SZ art. 20)."""
+    return digest_bytes(" ".join(grounds.split()).encode())
+
+
+def register_objection(ledger: Ledger, number: str, *, objector: str, objector_name: str, id_kind: str,
+                       id_number: str, matter: str, grounds: str, evidence: bytes, actor: str = "registrar",
+                       ) -> tuple[bytes, int, dict[str, Any] | None]:
+    """An objection registration (异议登记, SZ art. 20) on a registered unit: written on the unit's record on
+    chain, and — where the rules give the objector a filing deadline — its proof (异议登记证明) issued and kept.
+    The proof is checked before anything is written. Returns (objection id, deadline, proof or None)."""
+    number = validate_number(number)
+    uid = unit_id(number)
+    unit = ledger.assets.unit(uid)
+    if unit["status"] is UnitStatus.NONE:
+        raise NotFoundError(f"no registration unit {number}")
+    profile = next(p for p in ledger.workflow.profiles.values() if p.id == unit["profile_id"])
+    matter_hash = objection_matter(grounds)
+    oid = objection_id(uid, matter_hash)
+
+    def proof(deadline_day: date) -> dict[str, Any]:
+        return objection_proof(
+            registry=ledger.settings.registry_name, registration_number=number, objection_id=oid,
+            objector={"name": objector_name, "id_kind": id_kind, "id_number": id_number,
+                      "account": ledger.accounts.get(objector).address},
+            matter=matter, grounds=grounds, evidence_digests=[evidence], accepted_on=ledger.workflow.chain_date(),
+            filing_deadline=deadline_day)
+
+    if profile.objection_days:
+        proof(ledger.workflow.chain_date() + timedelta(days=profile.objection_days))  # refuse bad input first
+    ledger.assets.transact(ledger.sender(actor), "fileObjection", uid, ledger.accounts.get(objector).address,
+                           matter_hash, evidence)
+    deadline = int(ledger.assets.objection(oid)["deadline"])
+    if not deadline:
+        return oid, 0, None  # AH art. 23: the objection flag stands until decided; no filing deadline to prove
+    document = proof(last_day(deadline))
+    with session_scope(ledger.engine) as session:
+        key = to_hex(document_hash(document))
+        if session.get(StoredDocument, key) is None:
+            session.add(StoredDocument(sha256=key, kind="objection-proof", body=canonical_json(document).decode()))
+    return oid, deadline, document

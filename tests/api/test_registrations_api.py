@@ -14,6 +14,7 @@ from ledger.context import Ledger
 from ledger.numbering import registration_number
 from ledger.profiles import ObjectType
 from ledger.workflow import Workflow
+from tests.content import content
 
 pytestmark = pytest.mark.chain
 
@@ -29,8 +30,8 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     workflow = Workflow(chain.engine, chain.assets, chain.accounts, chain.deployment.deployment_id, chain.sender,
                         clock=lambda: today[0])
     app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="holder-a",
-                         object_type=ObjectType.DATA_ASSET, payload={"asset": {"name": "气象观测数据"},
-                                  "holder_name": "某气象数据有限公司"},
+                         object_type=ObjectType.DATA_ASSET,
+                         payload={"content": content("气象观测数据", "某气象数据有限公司")},
                          document=os.urandom(32))
     for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
         step(app.id, "registrar")

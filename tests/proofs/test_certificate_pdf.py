@@ -20,16 +20,18 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from ledger.context import Ledger
 from ledger.document_schemas import validate_document
+from ledger.documents import evidence_report
 from ledger.errors import LedgerValueError
 from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, to_hex
 from ledger.numbering import unit_id
-from ledger.pdf import embedded, render_pdf, verify_pdf
+from ledger.pdf import embedded, render_pdf, render_pdf_layout_1, verify_pdf
 from ledger.profiles import ObjectType
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict, verdict, verify_bundle
 from ledger.services.documents import certificate_pdf
 from ledger.services.proofs import export_evidence_bundle, trust_list
 from ledger.workflow import Workflow
+from tests.content import content
 
 pytestmark = pytest.mark.chain
 BASE = "http://127.0.0.1:8000"
@@ -42,9 +44,7 @@ def certificate(chain: Ledger, tmp_path_factory: pytest.TempPathFactory) -> dict
                         registry_name="天津数据资产登记平台", clock=lambda: today[0])
     app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-a", actor="holder-a",
                          object_type=ObjectType.DATA_ASSET, document=os.urandom(32),
-                         payload={"holder_name": "天津港数据科技有限公司",
-                                  "asset": {"name": "港口集装箱物流数据集", "form": "dataset",
-                                            "update_cycle": "daily", "scenarios": "物流调度、航运金融"}})
+                         payload={"content": content()})
     for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
         step(app.id, "registrar")
     today[0] += timedelta(days=20)
@@ -63,9 +63,10 @@ def certificate(chain: Ledger, tmp_path_factory: pytest.TempPathFactory) -> dict
 def test_pdf_shows_the_certificate_fields_in_chinese(certificate: dict[str, Any]) -> None:
     text = subprocess.run(["pdftotext", "-layout", str(certificate["path"]), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for expected in ("数据资产登记证书", certificate["number"], "天津港数据科技有限公司", "港口集装箱物流数据集",
+    # TJIFA §8.2.1, App. 8: the profile's title and the declared content
+    for expected in ("数据资产确权证书", certificate["number"], "天津港数据科技有限公司", "港口集装箱物流数据集",
                      "数据资源持有权", "数据加工使用权", "数据产品经营权", "天津数据资产登记平台",
-                     "物流调度、航运金融"):
+                     "物流调度", "航运金融", "91120116MA05JD1X47", "数据集", f"{certificate['number']}-V01"):
         assert expected in text, expected
 
 
@@ -177,8 +178,7 @@ def test_superseded_objected_and_cancelled_certificates_are_named(chain: Ledger,
     today = [date(2024, 10, 8)]
     workflow = Workflow(chain.engine, chain.assets, chain.accounts, chain.deployment.deployment_id, chain.sender,
                         registry_name="天津数据资产登记平台", clock=lambda: today[0])
-    asset = {"name": "航运指数数据集", "form": "dataset"}
-    number = _register(workflow, today, "initial", None, holder_name="天津港数据科技有限公司", asset=asset)
+    number = _register(workflow, today, "initial", None, content=content("航运指数数据集"))
     assert number is not None
     trust = TrustRoots.of_list(trust_list(chain))
     v1_pdf = certificate_pdf(chain, number, BASE)
@@ -186,8 +186,7 @@ def test_superseded_objected_and_cancelled_certificates_are_named(chain: Ledger,
     v1 = digest_bytes(canonical_json(v1_doc))
     assert verdict(verify_pdf(v1_pdf, trust)) is Verdict.VERIFIED
 
-    _register(workflow, today, "change", number, holder_name="天津港数据科技有限公司",
-              asset={**asset, "name": "航运指数数据集（第二版）"})
+    _register(workflow, today, "change", number, changes={"asset": {"name": "航运指数数据集（第二版）"}})
     # the old certificate, proven now: authentic, but superseded by version 2
     old = render_pdf(v1_doc, export_evidence_bundle(chain, v1, HashAlgorithm.SHA256))
     checks = verify_pdf(old, trust)
@@ -238,3 +237,23 @@ def test_a_certificate_bundle_without_its_status_proof_fails(chain: Ledger, cert
     stripped = {k: v for k, v in bundle.items() if k != "registry_state"}
     checks = verify_bundle(stripped, trust=certificate["trust"])
     assert verdict(checks) is Verdict.FAILED and "registry status" in [c.name for c in checks if not c.ok]
+
+
+def test_pdfs_exported_before_issue_9_still_verify(chain: Ledger, certificate: dict[str, Any]) -> None:
+    """A file made with the earlier layout (Creator "data-asset-ledger") is re-rendered with that layout; naming
+    the other layout is a changed byte like any other."""
+    report = evidence_report(
+        report_number="CZ-2024-0009", provider="天津数据存证服务有限公司", holder_name="天津港数据科技有限公司",
+        holder_address=chain.accounts.get("holder-a").address, holder_id=None, summary="权属与安全声明",
+        digests=[{"name": "声明.pdf", "hash_algorithm": "sha256", "digest": "0x" + "22" * 32}],
+        chain_id=chain.client.chain_id, contract=chain.deployment.contracts["EvidenceRegistry"].address,
+        tx_hash="0x" + "11" * 32, block_number=1, block_time="2024-10-08T00:00:00+00:00", issued_on=date(2024, 10, 8))
+    digest = digest_bytes(canonical_json(report))
+    chain.evidence.anchor(chain.sender("provider"), digest, HashAlgorithm.SHA256)
+    old = render_pdf_layout_1(report, export_evidence_bundle(chain, digest, HashAlgorithm.SHA256))
+    checks = verify_pdf(old, certificate["trust"])
+    assert verdict(checks) is Verdict.VERIFIED and checks[-1].name == "PDF integrity" and checks[-1].ok, checks
+    end = old.find(b")", old.find(b"/Creator ("))  # the Creator's last character, "r" of "ledger"
+    assert old[end - 1 : end] == b"r"
+    relabelled = old[: end - 1] + b"R" + old[end:]
+    assert verdict(verify_pdf(relabelled, certificate["trust"])) is Verdict.FAILED

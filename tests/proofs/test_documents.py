@@ -20,6 +20,7 @@ from ledger.numbering import unit_id
 from ledger.pdf import render_pdf
 from ledger.profiles import ObjectType
 from ledger.workflow import Workflow
+from tests.content import content
 
 pytestmark = pytest.mark.chain
 
@@ -44,7 +45,7 @@ def test_workflow_documents_rights_page_and_evidence_report(chain: Ledger, tmp_p
                     registry_name="深圳数据交易所登记中心", clock=lambda: today[0])
     app = flow.apply(kind="initial", profile="SZ", holder="holder-a", actor="holder-a",
                      object_type=ObjectType.DATA_RESOURCE, document=os.urandom(32),
-                     payload={"asset": {"name": "深圳港口吞吐量数据"}, "holder_name": "深圳某港口数据有限公司"})
+                     payload={"content": content("深圳港口吞吐量数据", "深圳某港口数据有限公司")})
     flow.accept(app.id, "registrar")
     flow.begin_review(app.id, "registrar")
     asked = flow.request_supplement(app.id, "registrar", "缺少数据来源授权证明; 缺少第三方审查报告")

@@ -18,6 +18,7 @@ from ledger.models import StoredDocument
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import ObjectType
 from ledger.workflow import TRANSITIONS, State, Workflow, WorkflowError
+from tests.content import USCC, content
 
 pytestmark = pytest.mark.chain
 
@@ -46,8 +47,7 @@ def workflow(chain: Ledger, engine: Engine, clock: Clock) -> Workflow:
 def initial(workflow: Workflow, profile: str = "SZ", holder: str = "holder-a") -> str:
     kind = {"SZ": ObjectType.DATA_RESOURCE, "TJIFA": ObjectType.DATA_ASSET}[profile]
     app = workflow.apply(kind="initial", profile=profile, holder=holder, actor=holder, object_type=kind,
-                         payload={"asset": {"name": "城市交通流量数据集", "form": "dataset"},
-                                  "holder_name": "深圳某交通数据有限公司"},
+                         payload={"content": content("城市交通流量数据集", "深圳某交通数据有限公司")},
                          document=os.urandom(32))
     return app.id
 
@@ -189,7 +189,7 @@ def test_post_registration_kinds_without_notice_register_directly(workflow: Work
     for kind, counterparty in (("licence", "bank"), ("transfer", "holder-b")):
         app = workflow.apply(kind=kind, profile="SZ", holder="holder-a", counterparty=counterparty,
                              actor=counterparty, number=number, document=os.urandom(32),
-                             payload={"new_holder_name": "乙方数据有限公司"})
+                             payload={"new_holder": {"legal_name": "乙方数据有限公司", "uscc": USCC}})
         workflow.accept(app.id, "registrar")
         workflow.begin_review(app.id, "registrar")
         with pytest.raises(WorkflowError, match=r"review report before approving a .*SZ art. 16\(4\)"):
@@ -227,7 +227,7 @@ def test_bad_applications_are_refused_clearly(workflow: Workflow) -> None:
     with pytest.raises(LedgerValueError, match="GD has no transfer registration"):  # GD art. 17-22
         workflow.apply(kind="transfer", profile="GD", holder=me, actor=me, counterparty="holder-b",
                        number=registration_number("GD", 2099, 1))
-    with pytest.raises(LedgerValueError, match="legal name"):  # TJIFA §8.2.1
+    with pytest.raises(LedgerValueError, match="holder"):  # TJIFA §8.2.1: the certificate's content, declared
         workflow.apply(kind="initial", profile="SZ", holder=me, actor=me, object_type=ObjectType.DATA_RESOURCE,
                        payload={"asset": {"name": "x"}})
     with pytest.raises(LedgerValueError, match="not an application id"):
