@@ -197,7 +197,7 @@ class CancellationProof(_Strict):
     schema_: Literal["ledger.cancellation-proof/1"] = Field(alias="schema")
     registration_number: str = Field(pattern=NUMBER)
     registry: str
-    ground: Literal["holder", "judicial_order", "no_remaining_holder"]
+    ground: Literal["holder", "judicial_order", "no_remaining_holder", "expired"]
     governing_document_hash: str = Field(pattern=HEX32)
     cancelled_on: str = Field(pattern=DATE)
 

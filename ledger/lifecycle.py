@@ -42,7 +42,8 @@ class UnitStatus(IntEnum):
 class CancellationGround(IntEnum):
     HOLDER = 1  # TJIFA §6.4.5.1
     JUDICIAL_ORDER = 2  # TJIFA §6.4.5.3, SZ art. 19
-    NO_REMAINING_HOLDER = 3  # SZ art. 19 (ex officio)
+    NO_REMAINING_HOLDER = 3  # SZ art. 19 (ex officio, citing a recorded order)
+    EXPIRED = 4  # GZ art. 35 (ex officio after expiry, announced)
 
 
 class ObjectionStatus(IntEnum):

@@ -13,6 +13,7 @@ from web3.contract import Contract
 from ledger.chain.client import ChainClient, RpcError
 from ledger.chain.sender import TransactionSender, TxRequest
 from ledger.errors import ContractRevertError, TransactionError
+from ledger.refusals import explain
 
 GAS_MARGIN = 1.2
 
@@ -54,6 +55,9 @@ class ErrorDecoder:
         except Exception:  # malformed payload: report the name alone
             values = ()
         args = {n: _plain(_checksummed(t, v)) for n, t, v in zip(names, types, values, strict=False)}
+        words = explain(name, args)
+        if words is not None:
+            return ContractRevertError(f"refused: {words} [{name}]", name, args)
         shown = ", ".join(f"{k}={v}" for k, v in args.items())
         return ContractRevertError(f"the contract refused: {name}({shown})", name, args)
 

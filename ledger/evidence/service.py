@@ -297,21 +297,25 @@ class EvidenceService:
     def memberships(self, digest: bytes, algorithm: HashAlgorithm | None) -> list[tuple[EvidenceBatch, int]]:
         """Every recorded batch (any state) that holds ``digest``, with its leaf index."""
         with Session(self.engine) as session:
+            # Batches recorded but not yet indexed (the batcher answers before indexing): scan their leaves.
+            # This scan runs *before* the index lookup: a batch indexed in between is then found by the
+            # lookup, whereas the other order could miss it in both (each SELECT sees its own snapshot).
+            found: dict[tuple[int | None, int], EvidenceBatch] = {}
+            for batch in session.exec(select(EvidenceBatch).where(
+                    EvidenceBatch.deployment == self.deployment_key, EvidenceBatch.indexed == False)).all():  # noqa: E712
+                found.update(((batch.id, i), batch) for i in leaf_positions(batch.leaves, digest, algorithm))
             query = (
                 select(EvidenceBatch, EvidenceLeaf.leaf_index)
                 .join(EvidenceLeaf, EvidenceLeaf.batch_id == EvidenceBatch.id)  # type: ignore[arg-type]
                 .where(EvidenceLeaf.digest_prefix == digest_prefix(digest),
                        EvidenceBatch.deployment == self.deployment_key)
             )
-            found = [(batch, index) for batch, index in session.exec(query).all()
-                     if leaf_matches(batch.leaves, index, digest, algorithm)]
-            # Batches recorded but not yet indexed (the batcher answers before indexing): scan their leaves.
-            for batch in session.exec(select(EvidenceBatch).where(
-                    EvidenceBatch.deployment == self.deployment_key, EvidenceBatch.indexed == False)).all():  # noqa: E712
-                found.extend((batch, i) for i in leaf_positions(batch.leaves, digest, algorithm))
-            for batch, _ in found:
+            for batch, index in session.exec(query).all():
+                if (batch.id, index) not in found and leaf_matches(batch.leaves, index, digest, algorithm):
+                    found[(batch.id, index)] = batch
+            for batch in {id(b): b for b in found.values()}.values():
                 session.expunge(batch)
-        return found
+        return [(batch, index) for (_, index), batch in found.items()]
 
     def verify(self, digest: bytes, algorithm: HashAlgorithm | None = None,
                root: bytes | None = None, proof: Sequence[bytes] | None = None) -> Verification:
