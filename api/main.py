@@ -25,6 +25,7 @@ from ledger.config import Settings
 from ledger.context import Ledger
 from ledger.errors import LedgerError, TransactionPendingError
 from ledger.evidence import Batcher
+from ledger.indexer.sync import start_follower
 
 log = logging.getLogger("ledger.api")
 
@@ -69,9 +70,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         tasks = [asyncio.create_task(_keep(ledger))]  # stored transactions finish in the background: a pending
         if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
             tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
+        # the index follows the chain: every query reads it (issue #10)
+        follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
         yield
         for task in tasks:
             task.cancel()
+        stop_following.set()
+        follower.join(timeout=30)
         batchers: dict[str, Batcher] = app.state.batchers
         for batcher in batchers.values():
             batcher.close()

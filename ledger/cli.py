@@ -31,10 +31,13 @@ app = typer.Typer(help="Data-asset registration, evidence and rights-confirmatio
                   pretty_exceptions_enable=False, no_args_is_help=True)
 chain_app = typer.Typer(help="Run the local development chain.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Anchor, verify and endorse evidence (存证).", no_args_is_help=True)
+index_app = typer.Typer(help="The read models every query is served from (the chain indexer).",
+                        no_args_is_help=True)
 token_app = typer.Typer(help="API tokens bound to operator accounts.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(token_app, name="token")
+app.add_typer(index_app, name="index")
 app.add_typer(registry_app, name="registry")
 app.add_typer(proof_app, name="proof")
 app.add_typer(checkpoint_app, name="checkpoint")
@@ -52,8 +55,11 @@ def _root(ctx: typer.Context, home: HomeOption = None) -> None:
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
+    """The ledger; what a command got mined is indexed when it ends, so the next read sees it."""
     settings: Settings = ctx.obj
-    return Ledger(settings)
+    ledger = Ledger(settings)
+    ctx.call_on_close(ledger.catch_up)
+    return ledger
 
 
 # --- chain -------------------------------------------------------------------------------------
@@ -279,6 +285,50 @@ def token_revoke(ctx: typer.Context, label: Annotated[str, typer.Option(help="La
 
     count = revoke_token(_ledger(ctx).engine, label)
     console.print(f"revoked {count} token(s)")
+
+
+@index_app.command("run")
+def index_run(
+    ctx: typer.Context,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep following the chain until interrupted.")] = False,
+) -> None:
+    """Index the chain's events up to its head (``ledger serve`` does this by itself)."""
+    settings: Settings = ctx.obj
+    indexer = Ledger(settings).indexer
+    applied = indexer.run_once()
+    status = indexer.status()
+    console.print(f"indexed {applied} event(s); at block {status.indexed} of {status.head}")
+    if follow:
+        import threading
+
+        stop = threading.Event()
+        try:
+            indexer.follow(stop, settings.index_interval)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@index_app.command("status")
+def index_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Where the index stands: chain head, indexed block, lag and rows per table."""
+    status = Ledger(ctx.obj).indexer.status()
+    data = {"head": status.head, "indexed": status.indexed, "lag": status.lag, "rows": status.rows}
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    console.print(f"chain head {status.head}; indexed to {status.indexed}; lag {status.lag} block(s)")
+    table = Table("table", "rows")
+    for name, count in status.rows.items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+@index_app.command("rebuild")
+def index_rebuild(ctx: typer.Context) -> None:
+    """Drop this deployment's read models and index the chain again from the deploy block."""
+    indexer = Ledger(ctx.obj).indexer
+    applied = indexer.rebuild()
+    console.print(f"rebuilt: {applied} event(s) applied; at block {indexer.status().indexed}")
 
 
 @app.command()

@@ -27,6 +27,7 @@ from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import ObjectType
 from ledger.registry import objection_id
+from ledger.services.registrations import registration
 from ledger.workdays import last_day
 from ledger.workflow import CHINA, State
 
@@ -40,8 +41,16 @@ RIGHT_NAMES = {"holding": Right.HOLDING, "processing-use": Right.PROCESSING_USE,
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
-    """The ledger; reads never write, and a stored transaction of another filing never blocks this one (the
-    outbox finishes it: `ledger chain reconcile`, or `ledger serve` in the background)."""
+    """The ledger for a command that files something. A stored transaction of another filing never blocks this
+    one (the outbox finishes it: `ledger chain reconcile`, or `ledger serve` in the background); what this
+    command got mined is indexed when it ends, so the next read sees it."""
+    ledger = Ledger(ctx.obj)
+    ctx.call_on_close(ledger.catch_up)
+    return ledger
+
+
+def _reader(ctx: typer.Context) -> Ledger:
+    """The ledger for a read: reads never write (the index answers, and says how far behind it is)."""
     return Ledger(ctx.obj)
 
 
@@ -226,7 +235,7 @@ def applications(
 ) -> None:
     """List applications by state: what waits, what is stuck, what is done."""
     table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated")
-    for row in _ledger(ctx).workflow.applications(state, kind):
+    for row in _reader(ctx).workflow.applications(state, kind):
         table.add_row(row.id[:12], row.kind, row.profile, row.state, row.registration_number or "", row.holder,
                       row.updated_at.isoformat(timespec="seconds"))
     console.print(table)
@@ -515,38 +524,27 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a unit as the chain holds it (with its rights-page entries and their ids), or an application with
     its history."""
-    ledger = _ledger(ctx)
+    ledger = _reader(ctx)
     if "-" in target or looks_like_digest(target):
-        uid = parse_digest(target) if looks_like_digest(target) else unit_id(target)
-        unit = ledger.assets.unit(uid)
-        if unit["status"] is UnitStatus.NONE:
-            raise LedgerValueError(f"no registration unit {target}")
-        holders = {name: ledger.assets.right_holder(uid, right) for name, right in RIGHT_NAMES.items() if name != "all"
-                   and unit["rights"] & right}
-        entries = [{"entry_id": e["entry_id"], "kind": e["kind"], "counterparty": e["counterparty"],
-                    "rights": int(e["rights"]), "status": "active" if e["active"] else "released",
-                    "valid_until": datetime.fromtimestamp(e["valid_until"], CHINA).isoformat()
-                    if e["valid_until"] else None} for e in ledger.assets.entries(uid)]
-        data = {"registration_number": target, "unit_id": to_hex(uid), "status": ledger.assets.status(uid).name.lower(),
-                "stored_status": unit["status"].name.lower(), "certificate_hash": to_hex(unit["certificate_hash"]),
-                "certificate_version": unit["certificate_version"], "holder": unit["holder"],
-                "valid_until": f"{last_day(unit['valid_until']).isoformat()} 24:00 China time"
-                if unit["valid_until"] else None,
-                "right_holders": holders, "open_objections": unit["open_objections"],
-                "active_rights_entries": ledger.assets.active_entries(uid), "rights_page": entries}
+        view = registration(ledger, target)
         if as_json:
-            console.print_json(json.dumps(data))
+            console.print_json(view.model_dump_json())
             return
-        table = Table("field", "value", title=f"registration unit {target}")
-        for key, value in data.items():
-            if key != "rights_page":
-                table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
+        table = Table("field", "value", title=f"registration unit {view.registration_number}")
+        for key, value in view.model_dump(exclude={"rights_page", "objections", "certificate"}).items():
+            table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
         console.print(table)
         page = Table("entry id", "kind", "counterparty", "rights", "status", "until", title="他项权益页 rights page")
-        for e in entries:
-            page.add_row(str(e["entry_id"]), str(e["kind"]), str(e["counterparty"]), str(e["rights"]),
-                         str(e["status"]), str(e["valid_until"] or ""))
+        for e in view.rights_page:
+            page.add_row(str(e.entry_id), e.kind, e.counterparty, ",".join(e.rights), e.status, e.valid_until or "")
         console.print(page)
+        if view.objections:
+            objections = Table("objection", "objector", "status", "deadline", title="异议 objections")
+            for o in view.objections:
+                objections.add_row(o.objection_id, o.objector, o.status, o.deadline or "")
+            console.print(objections)
+        if view.index.lag_blocks:
+            console.print(f"[yellow]the index is {view.index.lag_blocks} block(s) behind the chain[/yellow]")
         return
     workflow = ledger.workflow
     application = workflow.get(target)

@@ -38,6 +38,10 @@ class Settings(BaseModel):
                                "to be mined before answering 503 (the batch still completes).")
     keeper_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's outbox passes "
                                    "(finish stored transactions, detect chain rollbacks).")
+    index_interval: float = Field(default=1.0, gt=0, description="Seconds between the API's indexing passes "
+                                  "(it follows the chain into the read models every query reads).")
+    duties_interval: float = Field(default=60.0, ge=0, description="Seconds between the API's passes over the "
+                                   "duties time makes due (lapses, expiries, notice ends, reminders; 0 = off).")
     checkpoint_wait: float = Field(default=60.0, ge=0, description="Seconds a bundle export waits for the "
                                    "authorities' checkpoint when this installation holds no endorser key.")
     trust_threshold: int = Field(default=2, ge=1, description="Authorities that must sign a block, as the "
@@ -69,6 +73,8 @@ class Settings(BaseModel):
             ("checkpoint_wait", "LEDGER_CHECKPOINT_WAIT"),
             ("anchor_wait", "LEDGER_ANCHOR_WAIT"),
             ("keeper_interval", "LEDGER_KEEPER_INTERVAL"),
+            ("index_interval", "LEDGER_INDEX_INTERVAL"),
+            ("duties_interval", "LEDGER_DUTIES_INTERVAL"),
             ("trust_threshold", "LEDGER_TRUST_THRESHOLD"),
             ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),

@@ -22,6 +22,8 @@ from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
 from ledger.evidence import EvidenceService
 from ledger.evidence.service import batch_completed
+from ledger.indexer.sync import Indexer
+from ledger.profiles import JurisdictionProfile, load_profiles
 from ledger.proofs.checkpoints import CheckpointStore
 from ledger.registry import AssetRegistryClient
 from ledger.workflow import Workflow, today_in_china
@@ -87,15 +89,33 @@ class Ledger:
                                {name: record.address for name, record in deployment.contracts.items()})
 
     @cached_property
+    def indexer(self) -> Indexer:
+        """The chain indexer of this deployment: every query reads its read models (ledger.indexer)."""
+        return Indexer(self.engine, self.client, self.deployment)
+
+    def catch_up(self) -> None:
+        """Indexes what this process wrote, so a command's own writes are visible to the next read: after a
+        command whose transactions were mined (``ledger serve`` follows the chain by itself)."""
+        outbox = self.__dict__.get("outbox")
+        if outbox is not None and outbox.last_mined_block is not None:
+            self.indexer.run_once()
+
+    @cached_property
     def assets(self) -> AssetRegistryClient:
         return AssetRegistryClient(self.contract("AssetRegistry"))
+
+    @cached_property
+    def profiles(self) -> dict[str, JurisdictionProfile]:
+        """The jurisdiction profiles (built in, and LEDGER_PROFILES_DIR's)."""
+        return load_profiles()
 
     @cached_property
     def workflow(self) -> Workflow:
         fixed = self.settings.today
         return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender,
                         registry_name=self.settings.registry_name,
-                        clock=(lambda: fixed) if fixed else today_in_china, outbox=self.outbox)
+                        clock=(lambda: fixed) if fixed else today_in_china, outbox=self.outbox,
+                        profiles=self.profiles)
 
     def sender(self, account_name: str) -> TransactionSender:
         """One sender per account and process; its nonces come from the database (the outbox)."""

@@ -39,6 +39,14 @@ class UnitStatus(IntEnum):
     REVOKED = 5
 
 
+def effective_status(stored: UnitStatus, valid_until: int, now: int) -> UnitStatus:
+    """The status as AssetRegistry computes it (``_effectiveStatus``): an active unit whose validity has ended
+    (``now >= valid_until``) is expired, whether or not ``markExpired`` recorded it yet."""
+    if stored is UnitStatus.ACTIVE and valid_until and now >= valid_until:
+        return UnitStatus.EXPIRED
+    return stored
+
+
 class CancellationGround(IntEnum):
     HOLDER = 1  # TJIFA §6.4.5.1
     JUDICIAL_ORDER = 2  # TJIFA §6.4.5.3, SZ art. 19

@@ -102,6 +102,8 @@ class Outbox:
         self._keys: dict[str, LocalAccount] = {}
         self._lock = threading.Lock()
         self.last_rollback: Rollback | None = None
+        #: the highest block in which this process saw one of its journaled transactions mined
+        self.last_mined_block: int | None = None
 
     def on_complete(self, kind: str, callback: Completion) -> None:
         """Registers what to do when an intent whose ``ref`` starts with ``kind:`` is mined or fails."""
@@ -232,6 +234,7 @@ class Outbox:
                 if cast(CursorResult[Any], claimed).rowcount == 0:  # another process recorded it first
                     continue
                 db.refresh(intent)
+                self.last_mined_block = max(self.last_mined_block or 0, int(receipt["blockNumber"], 16))
                 self._complete(db, Outcome(intent, receipt, times[int(receipt["blockNumber"], 16)],
                                            "" if status == 1 else "the transaction reverted"))
 

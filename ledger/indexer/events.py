@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.abi import event_signature_to_log_topic
+from eth_utils.address import to_checksum_address
 
 from ledger.errors import LedgerValueError
 
@@ -21,9 +23,15 @@ _STATIC = ({"address", "bool", "bytes32"} | {f"uint{n}" for n in range(8, 257, 8
            | {f"int{n}" for n in range(8, 257, 8)})
 
 
+@lru_cache(maxsize=65_536)
+def _address(raw: bytes) -> str:
+    """An address as users read it (EIP-55 checksummed); a ledger has few distinct accounts, so it is cached."""
+    return str(to_checksum_address(raw))
+
+
 def _word(kind: str) -> Callable[[bytes], Any]:
     if kind == "address":
-        return lambda w: "0x" + w[12:].hex()
+        return lambda w: _address(w[12:])
     if kind == "bool":
         return lambda w: w[31] == 1
     if kind == "bytes32":

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -86,6 +86,10 @@ class Indexer:
         self.decoder = EventDecoder(deployment.abis, {n: r.address for n, r in deployment.contracts.items()})
         self.start_block = min(r.deploy_block for r in deployment.contracts.values())
         self._lock = threading.Lock()
+        #: the chain head seen by the last pass: (number, timestamp, when seen in monotonic seconds)
+        self.last_head: tuple[int, int, float] | None = None
+        #: whether a thread of this process follows the chain with this indexer (``follow``)
+        self.following = False
 
     # --- reading the chain ------------------------------------------------------------------------------
 
@@ -141,7 +145,9 @@ class Indexer:
     def run_once(self, until: int | None = None) -> int:
         """Indexes up to the chain head (or ``until``); returns how many events were applied."""
         with self._lock:
-            head = self.client.block_number()
+            latest = self.client.block("latest")
+            head = int(latest["number"], 16)
+            self.last_head = (head, int(latest["timestamp"], 16), time.monotonic())
             target = head if until is None else min(until, head)
             cursor = self.cursor()
             if cursor is not None:
@@ -151,12 +157,24 @@ class Indexer:
             applied = 0
             while done < target:
                 end = min(done + self.chunk_blocks, target)
-                applied += self._apply(done + 1, end)
+                count = self._apply(done + 1, end)
+                if count < 0:  # another process moved the cursor: go on from where it stands now
+                    cursor = self.cursor()
+                    done = cursor.block_number if cursor is not None else self.start_block - 1
+                    continue
+                applied += count
                 done = end
             return applied
 
     def follow(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Runs passes until ``stop`` is set; a pass that fails is logged and retried (it never half-applies)."""
+        self.following = True
+        try:
+            self._follow(stop, interval)
+        finally:
+            self.following = False
+
+    def _follow(self, stop: threading.Event, interval: float) -> None:
         while not stop.is_set():
             try:
                 self.run_once()
@@ -185,6 +203,8 @@ class Indexer:
             if headers[event.block_number][0].lower() != event.block_hash.lower():
                 raise ChainUnavailableError(f"block {event.block_number} changed while indexing; retrying")
         with session_scope(self.engine) as session:
+            if not self._claim(session, start):
+                return -1  # another process applied this range (or rolled back below it) meanwhile
             self._insert_events(session, events, headers)
             touched = {e.args["unitId"] for e in events if e.name not in _BULK and "unitId" in e.args}
             for unit in sorted(touched):
@@ -199,6 +219,15 @@ class Indexer:
                                                "block_hash": headers[end][0], "chain_id": self.client.chain_id}],
                          replace=True)
         return len(events)
+
+    def _claim(self, session: Session, start: int) -> bool:
+        """Locks the cursor row for this transaction (a row lock on PostgreSQL, the write lock on SQLite) and
+        checks it still stands just below ``start``: two processes indexing the same deployment (``ledger
+        serve`` and a command) then apply each range once, in order, and never move the cursor backwards."""
+        session.execute(update(IxCursor).where(col(IxCursor.deployment) == self.key)
+                        .values(block_number=col(IxCursor.block_number)))
+        current = session.exec(select(IxCursor.block_number).where(IxCursor.deployment == self.key)).first()
+        return (current if current is not None else self.start_block - 1) == start - 1
 
     def _insert_events(self, session: Session, events: Sequence[Event], headers: dict[int, tuple[str, int]]) -> None:
         anchors, batches, endorsements, others = [], [], [], []

@@ -25,6 +25,7 @@ from ledger.models import StoredDocument
 from ledger.numbering import unit_id, validate_number
 from ledger.pdf import render_pdf
 from ledger.registry import objection_id
+from ledger.services import registrations
 from ledger.services.proofs import export_evidence_bundle
 from ledger.workdays import last_day
 
@@ -62,10 +63,14 @@ def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: st
 
 def rights_page_of(ledger: Ledger, number: str) -> dict[str, Any]:
     """The additional-rights page (他项权益页, TJIFA §8.2.2) of a unit as of today: every entry, released ones
-    kept, each with its id."""
-    entries = ledger.assets.entries(unit_id(validate_number(number)))
+    kept, each with its id — from the index, brought up to the chain's head first (a sealed document must not
+    miss an entry the chain already holds)."""
+    ledger.indexer.run_once()
+    entries = registrations.rights_page(ledger, validate_number(number))
     return rights_page(number, ledger.workflow.chain_date(), [
-        {**e, "valid_until": last_day(e["valid_until"]) if e["valid_until"] else None} for e in entries])
+        {"entry_id": e.entry_id, "kind": e.kind, "counterparty": e.counterparty, "rights": e.rights_mask,
+         "valid_until": date.fromisoformat(e.valid_until) if e.valid_until else None,
+         "active": e.status == "active", "contract_hash": e.contract_hash} for e in entries])
 
 
 def objection_matter(grounds: str) -> bytes:

@@ -22,13 +22,15 @@ from sqlmodel import Session
 from ledger.context import Ledger
 from ledger.errors import NotFoundError
 from ledger.evidence import ENDORSER_ROLE, EndorserKind, Verification
-from ledger.hashing import HashAlgorithm, to_hex
+from ledger.hashing import HashAlgorithm, parse_digest, to_hex
+from ledger.indexer.read_models import IxUnit
 from ledger.lifecycle import UnitStatus
 from ledger.models import StoredDocument
 from ledger.proofs import qbft
 from ledger.proofs.bundle import export_bundle, is_qbft
 from ledger.proofs.state import CertificateStatus, UnitState, assess_certificate
 from ledger.proofs.trust import TRUST_LIST_FORMAT, TrustedAuthority, TrustList
+from ledger.services.registrations import freshness
 
 TRUST_LIST_PATH = "/trust-list.json"
 
@@ -143,13 +145,19 @@ def certificate_view(ledger: Ledger, digest: bytes, result: Verification) -> Cer
     unit_id = next((a.certificate_unit for a in result.anchors if a.certificate_unit is not None), None)
     if unit_id is None:
         return None
-    unit = ledger.assets.unit(unit_id)
-    state = UnitState(unit_id=unit_id, certificate_hash=bytes(unit["certificate_hash"]), holder=str(unit["holder"]),
-                      valid_until=int(unit["valid_until"]), certificate_version=int(unit["certificate_version"]),
-                      status=UnitStatus(unit["status"]), object_type=int(unit["object_type"]),
-                      profile_id=int(unit["profile_id"]), rights_mask=int(unit["rights"]),
-                      open_objections=int(unit["open_objections"]))
-    now = int(ledger.client.block("latest")["timestamp"], 16)
+    fresh = freshness(ledger)
+    with Session(ledger.engine) as session:
+        unit = session.get(IxUnit, (ledger.deployment.deployment_id, to_hex(unit_id)))
+    if unit is None:  # not indexed yet: "unknown" (never valid), and the answer says how far behind the index is
+        state = UnitState(unit_id=unit_id, certificate_hash=bytes(32), holder="", valid_until=0,
+                          certificate_version=0, status=UnitStatus.NONE, object_type=0, profile_id=0, rights_mask=0,
+                          open_objections=0)
+    else:
+        state = UnitState(unit_id=unit_id, certificate_hash=parse_digest(unit.certificate_hash), holder=unit.holder,
+                          valid_until=unit.valid_until, certificate_version=unit.certificate_version,
+                          status=UnitStatus(unit.status), object_type=unit.object_type, profile_id=unit.profile_id,
+                          rights_mask=unit.rights_mask, open_objections=unit.open_objections)
+    now = fresh.as_of_time
     number = version = None
     with Session(ledger.engine) as session:
         stored = session.get(StoredDocument, to_hex(digest))

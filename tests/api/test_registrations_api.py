@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from ledger.context import Ledger
+from ledger.indexer.sync import wait_for
 from ledger.numbering import registration_number
 from ledger.profiles import ObjectType
 from ledger.workflow import Workflow
@@ -38,12 +39,26 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     today[0] += timedelta(days=20)
     number = workflow.register(app.id, "registrar").registration_number
     assert number is not None
+    wait_for(chain.indexer, chain.client.block_number())  # the API's follower indexes the registration
     body = client.get(f"/registrations/{number}").json()
     assert body["status"] == "active" and body["jurisdiction"] == "TJIFA"
     assert body["right_holders"]["holding"] == chain.accounts.get("holder-a").address
     assert body["certificate"]["registration_number"] == number
     assert body["certificate"]["asset"]["name"] == "气象观测数据"
     assert body["open_objections"] == 0 and body["active_rights_entries"] == 0
+    assert body["index"]["lag_blocks"] == 0 and body["rights_page"] == []
+    certificates = client.get(f"/registrations/{number}/certificates").json()
+    assert [(c["version"], c["status"], c["stored"]) for c in certificates] == [(1, "current", True)]
+    assert certificates[0]["certificate_hash"] == body["certificate_hash"]
+    assert [e["action"] for e in client.get(f"/registrations/{number}/history").json()] == ["initial"]
+    assert client.get(f"/registrations/{number}/rights-page").json() == []
+    holder = chain.accounts.get("holder-a").address
+    listed = client.get("/registrations", params={"holder": holder, "limit": 500}).json()
+    assert number in [r["registration_number"] for r in listed["data"]] and listed["count"] >= 1
+    bad = client.get("/registrations", params={"holder": "0x12"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+    assert client.get("/registrations").status_code == 422  # the holder is required
+    assert client.get("/registrations", params={"holder": holder, "limit": 501}).status_code == 422
 
 
 def test_bad_or_unknown_numbers(client: TestClient) -> None:

@@ -108,7 +108,8 @@ def test_the_index_equals_the_contracts_state(world: dict[str, Any], engine: Eng
             for right in session.exec(select(IxRight).where(IxRight.deployment == key,
                                                             IxRight.unit_id == to_hex(uid))).all():
                 assert right.holder.lower() == env.registry.right_holder(uid, Right(1 << right.right)).lower()
-            certs = session.exec(select(IxCertificate).where(IxCertificate.unit_id == to_hex(uid))).all()
+            certs = session.exec(select(IxCertificate).where(IxCertificate.deployment == key,
+                                                             IxCertificate.unit_id == to_hex(uid))).all()
             assert len(certs) == unit["certificate_version"]
             assert [c.superseded_by is None for c in sorted(certs, key=lambda c: c.version)][-1]
         entries = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key)).all()

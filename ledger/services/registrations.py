@@ -1,0 +1,349 @@
+"""Registration look-ups (登记查询与核验), served from the indexer's read models (issue #10 §3).
+
+One view of a registration unit for every shell — ``ledger registry show``, ``GET /registrations/...``, the
+pages, the rights page in certificate PDFs — so the unit, its three rights, its rights page (他项权益页), its
+objections, its certificate versions and its history are written once (issue #11). Reads never write: they
+read the index and, for freshness only, the chain's head block (one ``eth_getBlockByNumber``).
+
+A registration the index has not reached is never a silent miss: the answer says how many blocks the index
+is behind (``IndexFreshness``), and a "not found" while it lags says so. The status is the *effective* one,
+as the contract computes it (``_effectiveStatus``: an active unit past its validity is expired), at the later
+of the wall clock and the chain's head time (a development chain may have been moved forward).
+
+Rules: REGISTRATION_RULES §3.8 (statuses), §8.1 (look-ups by number), BJ-Op §(六) and DL art. 27 (核验).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from eth_utils.address import to_checksum_address
+from pydantic import BaseModel, Field
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ledger.context import Ledger
+from ledger.errors import ChainUnavailableError, LedgerValueError, NotFoundError, TransactionError
+from ledger.hashing import looks_like_digest, parse_digest, to_hex
+from ledger.indexer.read_models import (
+    IxBlock,
+    IxCertificate,
+    IxCursor,
+    IxHistory,
+    IxObjection,
+    IxRight,
+    IxRightsEntry,
+    IxUnit,
+)
+from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
+from ledger.models import StoredDocument
+from ledger.numbering import unit_id, validate_number
+from ledger.workdays import CHINA, last_day
+
+T = TypeVar("T")
+#: The three rights by their API names (三权分置, SZ art. 7), in bit order.
+RIGHT_KEYS = {Right.HOLDING: "holding", Right.PROCESSING_USE: "processing_use",
+              Right.PRODUCT_OPERATION: "product_operation"}
+#: How long a read waits for this process's follower to index the chain's head (read-your-writes).
+SETTLE_SECONDS = 2.0
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: the rows asked for and how many there are in all."""
+
+    data: list[T]
+    count: int
+
+
+class IndexFreshness(BaseModel):
+    """How far the index has read the chain."""
+
+    indexed_block: int | None = Field(description="the last block the index has applied")
+    chain_head: int | None = Field(description="the chain's head block, when the node answered")
+    lag_blocks: int | None = Field(description="blocks the index is behind the chain (0: up to date)")
+    as_of_time: int = Field(description="the time statuses are computed at (unix seconds)")
+
+
+class RightsEntryPublic(BaseModel):
+    """An entry of the additional-rights page (他项权益页, TJIFA §8.2.2): a pledge or a licence."""
+
+    entry_id: int
+    kind: str = Field(description="pledge or licence")
+    counterparty: str
+    rights: list[str]
+    rights_mask: int
+    valid_until: str | None = Field(description="the term's last day (ends 24:00 China time)")
+    status: str = Field(description="active or released")
+    contract_hash: str = Field(description="SHA-256 of the pledge or licence contract")
+    added_block: int
+    added_at: str
+    added_tx: str
+    released_block: int | None
+    released_tx: str | None
+    release_document: str | None
+
+
+class ObjectionPublic(BaseModel):
+    """An objection registration (异议登记, SZ art. 20)."""
+
+    objection_id: str
+    objector: str
+    status: str = Field(description="pending, litigating, lapsed, upheld or dismissed")
+    deadline: str | None = Field(description="the objector's filing deadline, if any (24:00 China time)")
+    evidence_hash: str
+    filed_block: int
+    filed_at: str
+
+
+class CertificatePublic(BaseModel):
+    """One version of a unit's certificate (确权证书): the current one, or superseded (TJIFA §8.3.1)."""
+
+    certificate_hash: str
+    version: int
+    status: str = Field(description="current or superseded")
+    superseded_by: str | None
+    issued_block: int
+    issued_at: str
+    tx_hash: str
+    stored: bool = Field(description="whether this registry holds the certificate document")
+
+
+class HistoryEventPublic(BaseModel):
+    """A recorded transition of a unit with its governing document (REGISTRATION_RULES §4.4)."""
+
+    block_number: int
+    log_index: int
+    action: str
+    document_hash: str
+    actor: str
+    at: str
+    tx_hash: str
+
+
+class RegistrationSummary(BaseModel):
+    """A registration unit in a list."""
+
+    registration_number: str
+    unit_id: str
+    status: str
+    jurisdiction: str | None
+    object_type: int
+    holder: str
+    certificate_version: int
+    valid_until: str | None
+
+
+class RegistrationPublic(RegistrationSummary):
+    """A registration unit as the chain holds it, for a check before a trade or a pledge."""
+
+    stored_status: str = Field(description="the status stored on chain (an expiry by time shows in status)")
+    cancellation_ground: str | None
+    certificate_hash: str
+    right_holders: dict[str, str]
+    valid_until_day: str | None = Field(description="the validity's last day, 24:00 China time")
+    open_objections: int
+    active_rights_entries: int
+    active_pledges: int
+    registered_block: int
+    registered_at: str
+    rights_page: list[RightsEntryPublic]
+    objections: list[ObjectionPublic]
+    certificate: dict[str, Any] | None = Field(description="the certificate document, when this registry holds it")
+    index: IndexFreshness
+
+
+# --- freshness -------------------------------------------------------------------------------------------------
+
+
+def _indexed(ledger: Ledger) -> tuple[int | None, int]:
+    key = ledger.deployment.deployment_id
+    with Session(ledger.engine) as session:
+        cursor = session.get(IxCursor, key)
+        if cursor is None:
+            return None, 0
+        block = session.get(IxBlock, (key, cursor.block_number))
+        return cursor.block_number, block.time if block else 0
+
+
+def freshness(ledger: Ledger, settle: float = SETTLE_SECONDS) -> IndexFreshness:
+    """Where the index stands against the chain's head (one call to the node). When it is behind and this
+    process follows the chain (``ledger serve``), it waits up to ``settle`` seconds for the follower to catch up,
+    so a read right after a write sees it; otherwise the answer says how far behind it is. A node that does not
+    answer leaves the head unknown — the index still answers."""
+    indexed, indexed_time = _indexed(ledger)
+    try:
+        latest = ledger.client.block("latest")
+        head: int | None = int(latest["number"], 16)
+        head_time = int(latest["timestamp"], 16)
+    except (ChainUnavailableError, TransactionError):  # no answer, or an RPC error
+        head, head_time = None, 0
+    indexer = ledger.__dict__.get("indexer")
+    if head is not None and (indexed is None or indexed < head) and settle and indexer is not None \
+            and indexer.following:
+        deadline = time.monotonic() + settle
+        while (indexed is None or indexed < head) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            indexed, indexed_time = _indexed(ledger)
+    start = min(r.deploy_block for r in ledger.deployment.contracts.values())
+    lag = None if head is None else max(0, head - (indexed if indexed is not None else start - 1))
+    return IndexFreshness(indexed_block=indexed, chain_head=head, lag_blocks=lag,
+                          as_of_time=max(int(time.time()), indexed_time, head_time))
+
+
+def _behind(fresh: IndexFreshness) -> str:
+    if fresh.lag_blocks:
+        return (f"; the index is {fresh.lag_blocks} block(s) behind the chain (at block {fresh.indexed_block} of "
+                f"{fresh.chain_head}), so a recent registration may not be indexed yet")
+    if fresh.chain_head is None:
+        return f"; the chain did not answer, the index is at block {fresh.indexed_block}"
+    return ""
+
+
+# --- views -----------------------------------------------------------------------------------------------------
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, CHINA).isoformat()
+
+
+def _day(seconds: int) -> str | None:
+    return f"{last_day(seconds).isoformat()} 24:00 China time" if seconds else None
+
+
+def _rights(mask: int) -> list[str]:
+    return [name for right, name in RIGHT_KEYS.items() if mask & right]
+
+
+def _jurisdiction(ledger: Ledger, profile_id: int) -> str | None:
+    return next((p.code for p in ledger.profiles.values() if p.id == profile_id), None)
+
+
+def _entry(row: IxRightsEntry) -> RightsEntryPublic:
+    return RightsEntryPublic(
+        entry_id=row.entry_id, kind=row.kind, counterparty=row.counterparty, rights=_rights(row.rights_mask),
+        rights_mask=row.rights_mask, valid_until=last_day(row.valid_until).isoformat() if row.valid_until else None,
+        status="active" if row.active else "released", contract_hash=row.contract_hash,
+        added_block=row.added_block, added_at=_when(row.added_time), added_tx=row.added_tx,
+        released_block=row.released_block, released_tx=row.released_tx, release_document=row.release_document)
+
+
+def _objection(row: IxObjection) -> ObjectionPublic:
+    return ObjectionPublic(objection_id=row.objection_id, objector=row.objector,
+                           status=ObjectionStatus(row.status).name.lower(), deadline=_day(row.deadline),
+                           evidence_hash=row.document_hash, filed_block=row.filed_block, filed_at=_when(row.filed_time))
+
+
+def _summary(ledger: Ledger, unit: IxUnit, now: int) -> dict[str, Any]:
+    return {"registration_number": unit.registration_number, "unit_id": unit.unit_id,
+            "status": effective_status(UnitStatus(unit.status), unit.valid_until, now).name.lower(),
+            "jurisdiction": _jurisdiction(ledger, unit.profile_id), "object_type": unit.object_type,
+            "holder": unit.holder, "certificate_version": unit.certificate_version,
+            "valid_until": _when(unit.valid_until) if unit.valid_until else None}
+
+
+def unit_key(target: str) -> str:
+    """The unit id (0x-hex) of a registration number or of a unit id given as such."""
+    if looks_like_digest(target):
+        return to_hex(parse_digest(target))
+    return to_hex(unit_id(validate_number(target)))
+
+
+def _unit_row(ledger: Ledger, session: Session, target: str) -> IxUnit:
+    key = unit_key(target)
+    row = session.get(IxUnit, (ledger.deployment.deployment_id, key))
+    if row is None:
+        raise NotFoundError(f"no registration unit {target}{_behind(freshness(ledger))}")
+    return row
+
+
+def registration(ledger: Ledger, target: str) -> RegistrationPublic:
+    """A registration unit by its number (or unit id): status, the holder of each right, the rights page,
+    objections and the current certificate."""
+    fresh = freshness(ledger)
+    key = ledger.deployment.deployment_id
+    with Session(ledger.engine) as session:
+        unit = _unit_row(ledger, session, target)
+        rights = session.exec(select(IxRight).where(IxRight.deployment == key, IxRight.unit_id == unit.unit_id)
+                              .order_by(col(IxRight.right))).all()
+        entries = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key,
+                                                           IxRightsEntry.unit_id == unit.unit_id)
+                               .order_by(col(IxRightsEntry.entry_id))).all()
+        objections = session.exec(select(IxObjection).where(IxObjection.deployment == key,
+                                                            IxObjection.unit_id == unit.unit_id)
+                                  .order_by(col(IxObjection.filed_block))).all()
+        stored = session.get(StoredDocument, unit.certificate_hash)
+        return RegistrationPublic(
+            **_summary(ledger, unit, fresh.as_of_time),
+            stored_status=UnitStatus(unit.status).name.lower(),
+            cancellation_ground=CancellationGround(unit.cancellation_ground).name.lower()
+            if unit.cancellation_ground else None,
+            certificate_hash=unit.certificate_hash,
+            right_holders={RIGHT_KEYS[Right(1 << r.right)]: r.holder for r in rights},
+            valid_until_day=_day(unit.valid_until), open_objections=unit.open_objections,
+            active_rights_entries=unit.active_entries, active_pledges=unit.active_pledges,
+            registered_block=unit.registered_block, registered_at=_when(unit.registered_time),
+            rights_page=[_entry(e) for e in entries], objections=[_objection(o) for o in objections],
+            certificate=json.loads(stored.body) if stored is not None and stored.kind == "certificate" else None,
+            index=fresh)
+
+
+def rights_page(ledger: Ledger, target: str) -> list[RightsEntryPublic]:
+    """Every entry of a unit's rights page, released ones kept, oldest first (TJIFA §8.2.2)."""
+    key = ledger.deployment.deployment_id
+    with Session(ledger.engine) as session:
+        unit = _unit_row(ledger, session, target)
+        rows = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key,
+                                                        IxRightsEntry.unit_id == unit.unit_id)
+                            .order_by(col(IxRightsEntry.entry_id))).all()
+        return [_entry(e) for e in rows]
+
+
+def certificates(ledger: Ledger, target: str) -> list[CertificatePublic]:
+    """Every certificate version of a unit, the first first; the last one is current."""
+    key = ledger.deployment.deployment_id
+    with Session(ledger.engine) as session:
+        unit = _unit_row(ledger, session, target)
+        rows = session.exec(select(IxCertificate).where(IxCertificate.deployment == key,
+                                                        IxCertificate.unit_id == unit.unit_id)
+                            .order_by(col(IxCertificate.version))).all()
+        held = set(session.exec(select(StoredDocument.sha256).where(
+            col(StoredDocument.sha256).in_([r.certificate_hash for r in rows]))).all())
+        return [CertificatePublic(certificate_hash=r.certificate_hash, version=r.version,
+                                  status="superseded" if r.superseded_by else "current", superseded_by=r.superseded_by,
+                                  issued_block=r.issued_block, issued_at=_when(r.issued_time), tx_hash=r.tx_hash,
+                                  stored=r.certificate_hash in held) for r in rows]
+
+
+def history(ledger: Ledger, target: str) -> list[HistoryEventPublic]:
+    """The unit's recorded transitions, oldest first, each with its governing document's hash."""
+    key = ledger.deployment.deployment_id
+    with Session(ledger.engine) as session:
+        unit = _unit_row(ledger, session, target)
+        rows = session.exec(select(IxHistory).where(IxHistory.deployment == key, IxHistory.unit_id == unit.unit_id)
+                            .order_by(col(IxHistory.block_number), col(IxHistory.log_index))).all()
+        return [HistoryEventPublic(block_number=r.block_number, log_index=r.log_index,
+                                   action=Action(r.action).name.lower(), document_hash=r.document_hash,
+                                   actor=r.actor, at=_when(r.block_time), tx_hash=r.tx_hash) for r in rows]
+
+
+def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50) -> Page[RegistrationSummary]:
+    """The units in which ``holder`` holds a right (any of the three), newest first."""
+    if offset < 0 or not 1 <= limit <= 500:
+        raise LedgerValueError("offset must be >= 0 and limit between 1 and 500")
+    try:
+        address = to_checksum_address(holder)
+    except ValueError:
+        raise LedgerValueError(f"{holder!r} is not an account address") from None
+    key = ledger.deployment.deployment_id
+    now = freshness(ledger).as_of_time
+    with Session(ledger.engine) as session:
+        held = select(IxRight.unit_id).where(IxRight.deployment == key, IxRight.holder == address).distinct()
+        count = session.exec(select(func.count()).select_from(held.subquery())).one()
+        rows = session.exec(select(IxUnit).where(IxUnit.deployment == key, col(IxUnit.unit_id).in_(held))
+                            .order_by(col(IxUnit.registered_block).desc(), col(IxUnit.unit_id))
+                            .offset(offset).limit(limit)).all()
+        return Page[RegistrationSummary](data=[RegistrationSummary(**_summary(ledger, r, now)) for r in rows],
+                                         count=int(count))
