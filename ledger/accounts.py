@@ -8,7 +8,6 @@ mnemonic; a production network supplies its own (keys from an HSM or keystore in
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from ledger.errors import ConfigurationError, LedgerValueError
+from ledger.files import write_private
 
 Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer", "judicial"]
 
@@ -111,5 +111,4 @@ def write_dev_accounts(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"note": "development keys from the public dev mnemonic; never use them on a real network",
            "accounts": accounts}
-    path.write_text(json.dumps(doc, indent=2))
-    os.chmod(path, 0o600)
+    write_private(path, json.dumps(doc, indent=2).encode())
