@@ -34,6 +34,8 @@ class Settings(BaseModel):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the public verify pages.")
     checkpoint_interval: float = Field(default=30.0, ge=0, description="Seconds between checkpoint signatures "
                                        "by the endorser keys this installation holds (0 = off).")
+    chain_check_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's checks that "
+                                        "its chain answers and is the deployed one (ledger.health).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +54,7 @@ class Settings(BaseModel):
             ("registry_name", "LEDGER_REGISTRY_NAME"),
             ("public_url", "LEDGER_PUBLIC_URL"),
             ("checkpoint_interval", "LEDGER_CHECKPOINT_INTERVAL"),
+            ("chain_check_interval", "LEDGER_CHAIN_CHECK_INTERVAL"),
         ):
             if env.get(var):
                 values[key] = env[var]

@@ -77,6 +77,14 @@ class Ledger:
                         registry_name=self.settings.registry_name,
                         clock=(lambda: fixed) if fixed else today_in_china)
 
+    def follow(self, rpc_url: str) -> None:
+        """Points the client (and so every service) at ``rpc_url``, where the same chain is now served;
+        senders ask the node for their nonces again."""
+        self.client.retarget(rpc_url)
+        with self._lock:
+            for sender in self._senders.values():
+                sender.resync()
+
     def sender(self, account_name: str) -> TransactionSender:
         """One sender (one nonce counter) per account and process."""
         with self._lock:
