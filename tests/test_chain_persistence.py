@@ -18,9 +18,10 @@ import requests
 
 from ledger.chain.client import ChainClient
 from ledger.chain.node import LocalNode, free_port, rpc_ready
-from ledger.chain.persistence import LEGACY_NAME, META_NAME
+from ledger.chain.persistence import LEGACY_NAME, META_NAME, wait_gone
 from ledger.config import Settings
 from ledger.context import Ledger
+from ledger.errors import NodeError
 from ledger.hashing import HashAlgorithm
 from tests.conftest import start_chain
 
@@ -180,3 +181,24 @@ def test_files_under_the_home_are_private_whatever_the_umask(tmp_path: Path) -> 
              if stat.S_IMODE(p.stat().st_mode) != 0o600}
     assert not loose
     assert stat.S_IMODE((settings.home / "chain").stat().st_mode) == 0o700
+
+
+def test_chain_up_restarts_a_dead_keeper_and_refuses_a_torn_legacy_file(tmp_path: Path) -> None:
+    _, node, ledger = start_chain(tmp_path / "home")
+    try:
+        info = node.info()
+        assert info is not None and info.keeper_pid
+        os.kill(info.keeper_pid, signal.SIGKILL)
+        assert wait_gone(info.keeper_pid, 30)
+        again = node.start()  # idempotent `chain up`: the same node, a new keeper
+        assert again.pid == info.pid and again.keeper_pid not in (None, info.keeper_pid)
+        ledger.evidence.anchor(ledger.sender("provider"), os.urandom(32), HashAlgorithm.SHA256)
+        wait_saved(node, ledger.client.block_number())
+    finally:
+        node.stop()
+
+    torn = Settings.from_env(home=tmp_path / "torn")
+    (torn.home / "chain").mkdir(parents=True)
+    (torn.home / "chain" / LEGACY_NAME).write_text('{"block":{"number":"0x5"},"blocks":[{"header":')
+    with pytest.raises(NodeError, match="not complete JSON"):
+        LocalNode(torn).start(port=free_port())

@@ -178,6 +178,9 @@ class LocalNode:
             if running.engine != engine:
                 raise NodeError(f"a {running.engine} node is already running (pid {running.pid}); "
                                 "stop it first with `ledger chain down`")
+            if running.engine == "anvil" and not (running.keeper_pid and alive(running.keeper_pid)):
+                running.keeper_pid = self._start_keeper(running.rpc_url, running.pid)  # its keeper had died
+                write_private(self.settings.node_file, json.dumps(asdict(running), indent=2).encode())
             return running
         if engine not in ENGINES:
             raise NodeError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -286,9 +289,8 @@ class LocalNode:
                 save_state(Rpc(info.rpc_url), self.chain_dir)
             except NodeError as exc:
                 if not force:
-                    keeper = self._start_keeper(info.rpc_url, info.pid)
-                    write_private(self.settings.node_file,
-                                  json.dumps({**asdict(info), "keeper_pid": keeper}, indent=2).encode())
+                    info.keeper_pid = self._start_keeper(info.rpc_url, info.pid)
+                    write_private(self.settings.node_file, json.dumps(asdict(info), indent=2).encode())
                     raise NodeError(f"the node is still running: its state could not be saved "
                                     f"({exc.user_message}). `ledger chain down --force` stops it anyway; "
                                     "blocks after the last snapshot are then lost") from exc

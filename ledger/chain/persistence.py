@@ -240,7 +240,13 @@ def prepare_load(chain_dir: Path, now: float | None = None) -> LoadPlan:
     meta = StateMeta.read(chain_dir)
     load_file = chain_dir / LOAD_NAME
     if not state_path.exists() and legacy.exists():
-        state, timestamp, genesis_hash = repair_legacy(json.loads(legacy.read_bytes()))
+        try:
+            legacy_state = json.loads(legacy.read_bytes())
+        except ValueError as exc:
+            raise NodeError(f"{legacy} is not complete JSON ({exc}): Anvil rewrites it in place, so a stop "
+                            "during a dump can tear it. Restore it from a backup, or move it away to start a new "
+                            "chain") from exc
+        state, timestamp, genesis_hash = repair_legacy(legacy_state)
         write_private(load_file, json.dumps(state).encode())
         log.info("repaired legacy state file %s: kept genesis %s", legacy, genesis_hash)
         return LoadPlan(timestamp, genesis_hash, load_file, int(state.get("best_block_number") or 0), record=True)
