@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ledger.chain.client import ChainClient
 from ledger.deployment import load_deployment
 from ledger.errors import (
     ChainResetError,
@@ -41,6 +42,8 @@ log = logging.getLogger("ledger.health")
 
 #: A verdict younger than this is reused by ``ChainWatch.current`` (requests do not each cost a check).
 MAX_AGE = 1.0
+#: Seconds a check waits for the node: a hung node makes the verdict "degraded" quickly, not in 30 s.
+PROBE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ class ChainWatch:
         return self._probe()
 
     def _probe(self) -> ChainStatus:
-        client = self.ledger.client
+        # a client of its own: a short timeout, and nothing cached (not even the chain id) from the last check
+        client = ChainClient(self.ledger.client.rpc_url, timeout=PROBE_TIMEOUT)
         try:
             expected = self.ledger.deployment
             deployment = load_deployment(self.ledger.manifest, client)
