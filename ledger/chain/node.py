@@ -45,6 +45,8 @@ ENGINES = ("anvil", "hardhat")
 DEFAULT_PORT = 8545
 CHAIN_ID = 31337
 LAST_PORT_NAME = "last-port"
+PORT_GRACE = 2.0
+"""Seconds ``chain up`` waits for the last run's port before taking another."""
 
 
 def _port_free(port: int) -> bool:
@@ -154,7 +156,10 @@ class LocalNode:
         try:
             preferred = int(last.read_text())  # clients that knew the old URL keep working
         except (OSError, ValueError):
-            preferred = DEFAULT_PORT
+            return free_port(DEFAULT_PORT)
+        deadline = time.monotonic() + PORT_GRACE
+        while not _port_free(preferred) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the old node's sockets may take a moment to close
         return free_port(preferred)
 
     def _stop_keeper(self, info: NodeInfo | None, timeout: float = 60.0) -> None:

@@ -73,7 +73,8 @@ POLL_INTERVAL = 0.25
 
 
 def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie — exited, not yet reaped — counts as gone)."""
+    """Whether ``pid`` runs. A zombie (exited, not yet reaped) counts as gone once *all* its threads have
+    exited: Anvil's main thread turns zombie while its worker threads still hold its files — the port too."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -81,10 +82,17 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return True
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except OSError:
+            continue  # that thread just went
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            return True
+    return False
 
 
 def reap(pid: int) -> None:
