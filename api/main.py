@@ -1,9 +1,12 @@
 """The FastAPI application: ``create_app(settings)``.
 
 At start it connects to the chain and loads the deployment for it — a reset chain or a missing
-deployment stops it with the reason (ledger.deployment). Every LedgerError becomes its HTTP status with
-``{"error": {"code", "message"}}``; malformed input is a 422 with code ``invalid_request``, never a 500.
-Request bodies are bounded in size per route and in arrival time (api.limits).
+deployment stops it with the reason (ledger.deployment). While it runs it follows the chain
+(api/chain_guard.py, ledger.health): if the node moves it follows, if the chain stops answering or is
+no longer the deployed one requests get 503 with the reason, and ``/health`` says so. Every LedgerError
+becomes its HTTP status with ``{"error": {"code", "message"}}``; malformed input is a 422 with code
+``invalid_request``, never a 500. Request bodies are bounded in size per route and in arrival time
+(api.limits). Background work: the outbox keeper, checkpoint signing, the chain watch and the indexer.
 """
 
 from __future__ import annotations
@@ -15,16 +18,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.chain_guard import ChainGuard, watch_chain
 from api.limits import BodyLimitMiddleware, upload_routes
 from api.routes import checkpoints, evidence, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
-from ledger.errors import LedgerError, TransactionPendingError
+from ledger.errors import ChainUnavailableError, LedgerError, TransactionPendingError
 from ledger.evidence import Batcher
+from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
 
 log = logging.getLogger("ledger.api")
@@ -61,6 +67,7 @@ async def _keep(ledger: Ledger) -> None:
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
+    watch = ChainWatch(ledger)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         tasks = [asyncio.create_task(_keep(ledger))]  # stored transactions finish in the background: a pending
         if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
             tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
+        tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
         # the index follows the chain: every query reads it (issue #10)
         follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
         yield
@@ -86,11 +94,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description="Evidence anchoring and verification (存证与核验) for data-asset registration.",
     )
     app.state.ledger = ledger
+    app.state.watch = watch
+    app.add_middleware(ChainGuard, watch=watch)
     app.state.batchers = {}
     app.state.batchers_lock = threading.Lock()
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        if isinstance(exc, ChainUnavailableError):
+            watch.invalidate()  # the next request re-checks, and follows the node if it moved
         if isinstance(exc, TransactionPendingError):
             response = _error(exc.http_status, exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -106,21 +118,36 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        status = await run_in_threadpool(watch.check)
+        if not status.ok:  # e.g. a call to a contract that is gone: the chain's state explains it
+            error = error_of(status)
+            return _error(error.http_status, error.code, error.user_message, chain=status.status)
         log.exception("unexpected error", exc_info=exc)
         return _error(500, "internal_error", "internal error; it has been logged")
 
-    @app.get("/health", tags=["meta"])
-    def health() -> dict[str, object]:
+    @app.get("/health", tags=["meta"], responses={503: {"description": "chain degraded or refused"}})
+    def health() -> JSONResponse:
+        """200 only when the chain answers and its genesis and contract code match the manifest; else 503
+        with ``status`` "degraded" (it does not answer) or "refused" (it is not the deployed chain). While the
+        outbox repairs a chain that lost blocks, the status is "degraded" (200): it serves, and says so."""
+        status = watch.check()
+        body: dict[str, object] = status.as_dict()
+        if not status.ok:
+            return JSONResponse(status_code=503, content=body)
         deployment = ledger.deployment
         journal = ledger.outbox.status()
         rollback = journal.last_rollback
-        repairing = rollback is not None and journal.pending > 0
-        return {"status": "degraded" if repairing else "ok", "chain_id": deployment.chain_id,
-                "block": ledger.client.block_number(),
-                "contracts": {n: r.address for n, r in deployment.contracts.items()},
-                "journal": {"pending": journal.pending, "failed": journal.failed,
-                            "oldest_pending_tx": journal.oldest_pending_tx, "failures": journal.failures,
-                            "last_rollback": rollback.detail if rollback else None}}
+        if rollback is not None and journal.pending > 0:
+            body["status"] = "degraded"
+        index = ledger.indexer.cursor()
+        body |= {"chain_id": deployment.chain_id, "genesis_hash": deployment.genesis_hash,
+                 "deployment_id": deployment.deployment_id,
+                 "contracts": {n: r.address for n, r in deployment.contracts.items()},
+                 "journal": {"pending": journal.pending, "failed": journal.failed,
+                             "oldest_pending_tx": journal.oldest_pending_tx, "failures": journal.failures,
+                             "last_rollback": rollback.detail if rollback else None},
+                 "index": {"indexed_block": index.block_number if index else None}}
+        return JSONResponse(content=body)
 
     app.include_router(evidence.router)
     app.include_router(registrations.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,20 +72,26 @@ def chain_up(
     engine: Annotated[str, typer.Option(help=f"Node to run: {' or '.join(ENGINES)}.")] = "anvil",
     port: Annotated[int | None, typer.Option(min=1, max=65535,
                                              help="Port (default 8545, or a free one if taken).")] = None,
-    block_time: Annotated[float | None, typer.Option(help="Seconds per block (default: a block per tx).")] = None,
+    block_time: Annotated[float | None, typer.Option(help="Whole seconds per block (default: a block per "
+                                                     "tx).")] = None,
 ) -> None:
     """Start the local chain in the background, its state kept in the data directory."""
     settings: Settings = ctx.obj
     info = LocalNode(settings).start(engine=engine, port=port, block_time=block_time)
     write_dev_accounts(settings.accounts_path)
-    persisted = f"state in {info.state_file}" if info.state_file else "state is NOT kept across restarts"
+    persisted = (f"state saved in {info.state_file} as it changes" if info.state_file
+                 else "state is NOT kept across restarts")
     console.print(f"{info.engine} running on {info.rpc_url} (pid {info.pid}); {persisted}")
 
 
 @chain_app.command("down")
-def chain_down(ctx: typer.Context) -> None:
-    """Stop the local chain (Anvil writes its state first)."""
-    info = LocalNode(ctx.obj).stop()
+def chain_down(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Stop even if the state cannot be saved (blocks after "
+                                        "the last snapshot are then lost).")] = False,
+) -> None:
+    """Stop the local chain (its state is saved first)."""
+    info = LocalNode(ctx.obj).stop(force=force)
     console.print(f"stopped {info.engine} (pid {info.pid})" if info else "no local chain was running")
 
 
@@ -92,9 +99,13 @@ def chain_down(ctx: typer.Context) -> None:
 def chain_status(ctx: typer.Context) -> None:
     """Show the local node, the chain and the deployment."""
     settings: Settings = ctx.obj
-    info = LocalNode(settings).info()
+    node = LocalNode(settings)
+    info, saved = node.info(), node.saved()
     if info:
         console.print(f"local {info.engine}: pid {info.pid}, {info.rpc_url}")
+        if saved and info.engine == "anvil":
+            console.print(f"state saved at block {saved.block}, {time.time() - saved.saved_at:.0f} s ago "
+                          f"({saved.size / 1e6:.1f} MB, {saved.save_seconds:.2f} s per save)")
     elif not settings.rpc_url:
         console.print("no local chain running (start one with `ledger chain up`)")
         raise typer.Exit(3)

@@ -52,6 +52,8 @@ class Settings(BaseModel):
                                   "that hash a file as it streams); a larger one is answered 413.")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (no bytes "
                                 "arriving) before the server answers 408 and closes the connection.")
+    chain_check_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's checks that "
+                                        "its chain answers and is the deployed one (ledger.health).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -79,6 +81,7 @@ class Settings(BaseModel):
             ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
             ("body_timeout", "LEDGER_BODY_TIMEOUT"),
+            ("chain_check_interval", "LEDGER_CHAIN_CHECK_INTERVAL"),
         ):
             if env.get(var):
                 values[key] = env[var]

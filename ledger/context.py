@@ -117,6 +117,14 @@ class Ledger:
                         clock=(lambda: fixed) if fixed else today_in_china, outbox=self.outbox,
                         profiles=self.profiles)
 
+    def follow(self, rpc_url: str) -> None:
+        """Points the client (and so every service) at ``rpc_url``, where the same chain is now served;
+        senders ask the node for their nonces again."""
+        self.client.retarget(rpc_url)
+        with self._lock:
+            for sender in self._senders.values():
+                sender.resync()
+
     def sender(self, account_name: str) -> TransactionSender:
         """One sender per account and process; its nonces come from the database (the outbox)."""
         with self._lock:

@@ -24,6 +24,7 @@ from ledger.chain.sender import TransactionSender, TxRequest
 from ledger.compiler import CompiledContract, Toolchain
 from ledger.errors import ChainResetError, DeploymentError, LedgerValueError
 from ledger.evidence import ENDORSER_ROLE, EVIDENCE_PROVIDER_ROLE, EndorserKind
+from ledger.files import write_private
 from ledger.hashing import keccak256
 from ledger.profiles import JurisdictionProfile, load_profiles
 
@@ -100,9 +101,7 @@ class Manifest:
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps(data, indent=2).encode())
 
 
 def _reset_message(client: ChainClient, known: Deployment, why: str) -> str:

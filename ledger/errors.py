@@ -67,6 +67,13 @@ class ChainResetError(DeploymentError):
     code = "chain_reset"
 
 
+class DeploymentChangedError(DeploymentError):
+    """The chain answers and is intact, but the manifest now records another deployment for it than the one
+    this process serves (``ledger deploy --new-chain`` ran meanwhile): restart to serve the new one."""
+
+    code = "deployment_changed"
+
+
 class TransactionError(LedgerError):
     """A transaction was rejected by the chain or reverted."""
 

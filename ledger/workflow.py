@@ -543,6 +543,7 @@ class Workflow:
         certificate_doc = call.certificate
         sender = self.sender(actor)
         request = self.handle.request(sender, call.function, *call.args)  # a refusal surfaces here, nothing sent
+        self.outbox.heal(sender.account)
         with session_scope(self.engine) as session:
             row = session.get(Application, app.id)
             assert row is not None

@@ -45,6 +45,15 @@ class ChainClient:
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         self._chain_id: int | None = None
 
+    def retarget(self, rpc_url: str) -> None:
+        """Talks to ``rpc_url`` from now on — the same chain served from elsewhere (e.g. a local node that
+        came back on another port). Everything holding this client follows; the chain id is asked again."""
+        with self._lock:
+            self.rpc_url = rpc_url
+            self._session = requests.Session()
+            self.w3.provider = HTTPProvider(rpc_url, request_kwargs={"timeout": self.timeout})
+            self._chain_id = None
+
     # --- raw JSON-RPC -----------------------------------------------------------------------
 
     def _post(self, payload: Any) -> Any:

@@ -104,6 +104,8 @@ class Outbox:
         self.last_rollback: Rollback | None = None
         #: the highest block in which this process saw one of its journaled transactions mined
         self.last_mined_block: int | None = None
+        #: ids of intents this process staged and has not sent yet (``heal`` does not take them for lost)
+        self._unsent: set[int] = set()
 
     def on_complete(self, kind: str, callback: Completion) -> None:
         """Registers what to do when an intent whose ``ref`` starts with ``kind:`` is mined or fails."""
@@ -131,11 +133,39 @@ class Outbox:
         session.expire_all()
         return after - count
 
+    def heal(self, account: LocalAccount) -> None:
+        """Before new nonces are taken for ``account``: if the node knows fewer of its transactions than the
+        journal allocated (a node restarted without its mempool, or one that lost blocks after a kill), the
+        journal's transactions are repaired first — a rollback detected, the pending ones sent again in nonce
+        order — so a new transaction never waits behind a gap that nothing would fill. Call it outside any
+        database transaction of the caller (``stage`` does, when it owns the transaction)."""
+        self.know_key(account)
+        address = str(account.address)
+        with Session(self.engine) as db:
+            counter = db.get(NonceCounter, (self.deployment_id, address))
+        if counter is None:
+            return
+        node_pending = int(self.client.request("eth_getTransactionCount", [address, "pending"]), 16)
+        if node_pending >= counter.next_nonce:
+            return
+        with Session(self.engine) as db:  # the first nonce the node lacks: just staged by another thread, or lost?
+            first = db.exec(select(ChainIntent).where(ChainIntent.deployment == self.deployment_id,
+                                                      ChainIntent.sender == address,
+                                                      ChainIntent.nonce == node_pending)
+                            .order_by(col(ChainIntent.id).desc())).first()
+        if first is not None and first.state == "pending" and first.id in self._unsent:
+            return  # staged by this process and about to be sent: not a gap
+        log.warning("the node knows %d transaction(s) of %s, the journal allocated %d: repairing first",
+                    node_pending, address, counter.next_nonce)
+        self.keep()
+
     def stage(self, account: LocalAccount, requests: Sequence[TxRequest], fees: dict[str, int], *, ref: str = "",
               session: Session | None = None) -> list[ChainIntent]:
         """Allocates nonces, signs and stores ``requests`` without sending them. With ``session`` the rows join
-        the caller's database transaction (committed with whatever else it writes); otherwise they are
-        committed here."""
+        the caller's database transaction (committed with whatever else it writes; the caller heals first);
+        otherwise they are committed here."""
+        if session is None:
+            self.heal(account)
         self.know_key(account)
         address = str(account.address)
         node_pending = int(self.client.request("eth_getTransactionCount", [address, "pending"]), 16)
@@ -152,6 +182,7 @@ class Outbox:
                 db.add(intent)
                 intents.append(intent)
             db.flush()
+            self._unsent.update(i.id for i in intents if i.id is not None)
             return intents
 
         if session is not None:
@@ -170,7 +201,10 @@ class Outbox:
         intent stays in the journal, and ``resume`` tries again."""
         if not intents:
             return
-        answers = self.client.send_raw([bytes(i.raw_tx) for i in intents])
+        try:
+            answers = self.client.send_raw([bytes(i.raw_tx) for i in intents])
+        finally:  # sent, or tried: from now on a gap at their nonces is the node's to explain
+            self._unsent.difference_update(i.id for i in intents if i.id is not None)
         refused = [(i, a) for i, a in zip(intents, answers, strict=True) if isinstance(a, RpcError)
                    and not any(text in a.rpc_message.lower() for text in _ALREADY)]
         if refused:

@@ -136,6 +136,7 @@ class EvidenceService:
         ref = batch_ref or secrets.token_bytes(32)
         request = TxRequest(to=self.registry.address, gas=BATCH_GAS, label="EvidenceRegistry.anchorBatch",
                             data=self.registry.encode("anchorBatch", tree.root, tree.leaf_count, ref))
+        self.outbox.heal(sender.account)
         with session_scope(self.engine) as session:
             batch = EvidenceBatch(deployment=self.deployment_key, root=to_hex(tree.root), leaf_count=tree.leaf_count,
                                   leaves=packed, tx_hash="", submitter=sender.address, batch_ref=to_hex(ref))
