@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ledger.devtsa import LocalTsa
 from ledger.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,9 @@ class Settings(BaseModel):
                                   "that hash a file as it streams); a larger one is answered 413.")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (no bytes "
                                 "arriving) before the server answers 408 and closes the connection.")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority the time service "
+                                "asks for tokens over checkpoints and digests; default: the development TSA "
+                                "`ledger tsa up` started, else none (bundles then carry no trusted time).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -79,6 +83,7 @@ class Settings(BaseModel):
             ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
             ("body_timeout", "LEDGER_BODY_TIMEOUT"),
+            ("tsa_url", "LEDGER_TSA_URL"),
         ):
             if env.get(var):
                 values[key] = env[var]
@@ -103,6 +108,20 @@ class Settings(BaseModel):
     def database(self) -> str:
         """The database URL in force."""
         return self.database_url or f"sqlite:///{self.home / 'ledger.db'}"
+
+    @property
+    def tsa_file(self) -> Path:
+        """Where ``ledger tsa up`` records the development TSA it started."""
+        return self.home / "tsa.json"
+
+    def resolve_tsa_url(self) -> str | None:
+        """The configured TSA, else the development TSA of this home if it is running, else None."""
+        if self.tsa_url:
+            return None if self.tsa_url == "none" else self.tsa_url
+        if self.tsa_file.exists():
+            info = LocalTsa(self.home).info()
+            return info.url if info else None
+        return None
 
     def resolve_rpc_url(self) -> str:
         """The configured endpoint, else the local node started by ``ledger chain up``."""
