@@ -148,6 +148,31 @@ def verify(
         raise typer.Exit(result.exit_code)
 
 
+@proof_app.command("report")
+def report(
+    source: Annotated[Path, typer.Argument(metavar="BUNDLE|PDF", help="A bundle file, or a document PDF.")],
+    out: Annotated[Path | None, typer.Option(help="The report PDF to write (default <source>.report.pdf); the "
+                                             "JSON goes beside it (.json).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="The original file, to check its hash too.")] = None,
+    trust: Annotated[str | None, typer.Option(help="Trust roots, as for `ledger proof verify`.")] = None,
+    threshold: Annotated[int | None, typer.Option(min=1, help="Trusted authorities that must have signed.")] = None,
+    tsa_root: TsaRootOption = None,
+) -> None:
+    """Write a verification report (核验报告) for a judge: each check in plain words with its result, the
+    authorities and their kinds, the trusted time, the algorithms, the verifier's version and hash, and the
+    Online Litigation Rules art. 16–17 review factors — as a PDF and JSON, byte for byte the same from the same
+    inputs. Offline, like `ledger proof verify`."""
+    from ledger.proofs.report import make_report, write_report
+
+    made = make_report(source, original=file, trust_spec=trust, threshold=threshold, tsa_root=tsa_root)
+    pdf_out = out or source.with_name(source.stem + ".report.pdf")
+    json_out = write_report(made, pdf_out)
+    colour = {0: "green", 5: "yellow", 3: "yellow"}.get(made.verdict.exit_code, "red")
+    console.print(f"report written to {pdf_out} ({len(made.pdf):,} bytes) and {json_out}; verdict: "
+                  f"[{colour}]{made.content['verdict']['zh']} {made.content['verdict']['en']}[/{colour}]",
+                  highlight=False)
+
+
 @proof_app.command("trust-list")
 def trust_list_command(
     ctx: typer.Context,
