@@ -117,8 +117,7 @@ def registry_state(client: ChainClient, assets_address: str, unit_id: bytes, che
         "block_number": number, "header": _hex(encode_header(block)), "authority": authority,
         "rights_entries": active, "objections": [to_hex(o) for o in open_],
         "account_proof": proof["accountProof"],
-        "storage": [{"slot": hex(slot), "value": hex(int(p["value"], 16))}
-                    for (_, slot), p in zip(plan, proof["storageProof"], strict=True)],
+        "values": [hex(int(p["value"], 16)) for p in proof["storageProof"]],  # in the order of unit_proof_slots
         "storage_proof": nodes,
     }
 
@@ -194,8 +193,11 @@ def export_bundle(*, client: ChainClient, deployment: Deployment, evidence: Evid
     }
     if anchor.certificate_unit is not None:  # TJIFA §8.2.3: an anchored certificate; prove its unit's state
         assets = deployment.contracts["AssetRegistry"]
-        bundle["registry_state"] = registry_state(client, assets.address, anchor.certificate_unit, checkpoints,
-                                                  anchor.block_number, assets.deploy_block)
+        state = registry_state(client, assets.address, anchor.certificate_unit, checkpoints, anchor.block_number,
+                               assets.deploy_block)
+        if state["block_number"] == authority["block_number"]:  # the bundle's attested block: said once
+            del state["header"], state["authority"]
+        bundle["registry_state"] = state
     tokens = _trusted_time(bundle, stamp, digest_token)
     if tokens:
         bundle["trusted_time"] = tokens
@@ -213,7 +215,7 @@ def _trusted_time(bundle: dict[str, Any], stamp: CheckpointStamp | None,
     """RFC 3161 tokens over the blocks the bundle's authorities attest (ascending), then over the digest."""
     attested = {bundle["authority"]["block_number"]: bundle["authority"]["block_hash"]}
     state = bundle.get("registry_state")
-    if state is not None:
+    if state is not None and "authority" in state:
         attested[state["authority"]["block_number"]] = state["authority"]["block_hash"]
     tokens = []
     for number in sorted(attested):

@@ -386,8 +386,7 @@ def _checks(run: _Run, bundle: dict[str, Any], original: Path | None, trust: Tru
             _legacy_registry_status(run, bundle, digest, unit, headers.decoded[0]["number"], chain_id, contracts,
                                     contracts_meta, trust, threshold)
         else:
-            _unit_state(run, bundle, digest, unit, headers.decoded[0]["number"], chain_id, contracts, contracts_meta,
-                        trust, threshold)
+            _unit_state(run, bundle, digest, unit, headers, chain_id, contracts, contracts_meta, trust, threshold)
     if legacy and "trusted_time" in bundle:
         run.check("trusted time", False, f"{LEGACY_FORMAT} bundles carry no trusted time: this one was altered")
     elif not legacy:
@@ -490,11 +489,13 @@ def _legacy_registry_status(run: _Run, bundle: Mapping[str, Any], digest: bytes,
         run.check(name, True, status.describe() + where)
 
 
-def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: bytes, anchor_block: int,
+def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: bytes, chain: _Headers,
                 chain_id: int, contracts: Mapping[str, str], contracts_meta: Mapping[str, Any],
                 trust: TrustRoots | None, threshold: int | None) -> None:
     """The certificate's unit as the registry held it at an attested block (issue #13): its state proof checked
-    step by step, decoded into ``run.unit``, then the certificate's status."""
+    step by step, decoded into ``run.unit``, then the certificate's status. The block is the one the bundle's
+    own authorities attest (the last of its header chain: the state proof then names no header of its own), or a
+    later one with its header and attestation."""
     state = bundle.get("registry_state")
     if not isinstance(state, dict):
         run.check("registry status", False, "the bundle does not prove the certificate's registry status (no "
@@ -515,27 +516,37 @@ def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: by
                                             f"bundle's AssetRegistry {assets or '(none)'}")
         return
 
-    authority = state.get("authority") or {}
-    headers = _headers(run, [state.get("header")], str(authority.get("kind", "")), "state block")
-    if headers is None:
-        return
-    header, block_hash = headers.decoded[0], headers.hashes[0]
-    if header["number"] < anchor_block or state.get("block_number") != header["number"]:
-        run.check("state block", False, f"the state proof is at block {header['number']} (it claims "
-                                        f"{state.get('block_number')}), before the anchor ({anchor_block})"
-                  if header["number"] < anchor_block else f"the state proof claims block {state.get('block_number')}, "
-                                                          f"its header is block {header['number']}")
-        return
-    attestation = run.guard("state block", lambda: check_authority(
-        authority, headers.encoded[0], block_hash, header["number"], chain_id, contracts, trust, threshold))
-    if attestation is None:
-        return
-    if not attestation.valid or (trust is not None and not attestation.authenticated):
-        run.check("state block", False, f"the block of the state proof is not attested: {attestation.detail}")
-        return
-    run.attested.append(Attested("state", header["number"], block_hash, attestation))
-    run.check("state block", True, f"block {header['number']} ({to_hex(block_hash)}, stateRoot "
-                                   f"{to_hex(header['stateRoot'])}): {attestation.detail}")
+    signed = chain.decoded[-1]["number"]
+    if "header" not in state and "authority" not in state:  # the block the bundle's authorities attest
+        if state.get("block_number") != signed or not run.attested:
+            run.check("state block", False, f"the state proof names block {state.get('block_number')} without its "
+                                            f"header, and it is not the bundle's attested block {signed}")
+            return
+        header, block_hash, attestation = chain.decoded[-1], chain.hashes[-1], run.attested[0].attestation
+        run.check("state block", True, f"block {signed} ({to_hex(block_hash)}, stateRoot "
+                                       f"{to_hex(header['stateRoot'])}): the block the bundle's authorities attest")
+    else:
+        authority = state.get("authority") or {}
+        headers = _headers(run, [state.get("header")], str(authority.get("kind", "")), "state block")
+        if headers is None:
+            return
+        header, block_hash = headers.decoded[0], headers.hashes[0]
+        if header["number"] <= signed or state.get("block_number") != header["number"]:
+            run.check("state block", False, f"the state proof's own block {header['number']} (it claims "
+                                            f"{state.get('block_number')}) must come after the bundle's attested "
+                                            f"block {signed}")
+            return
+        found = run.guard("state block", lambda: check_authority(
+            authority, headers.encoded[0], block_hash, header["number"], chain_id, contracts, trust, threshold))
+        if found is None:
+            return
+        if not found.valid or (trust is not None and not found.authenticated):
+            run.check("state block", False, f"the block of the state proof is not attested: {found.detail}")
+            return
+        attestation = found
+        run.attested.append(Attested("state", header["number"], block_hash, attestation))
+        run.check("state block", True, f"block {header['number']} ({to_hex(block_hash)}, stateRoot "
+                                       f"{to_hex(header['stateRoot'])}): {attestation.detail}")
 
     def proven() -> UnitView:
         entry_ids = state["rights_entries"]
@@ -545,11 +556,10 @@ def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: by
         if not all(len(o) == 32 for o in objection_ids):
             raise LedgerValueError("registry_state.objections must list 32-byte objection ids")
         plan = unit_proof_slots(unit_id, entry_ids, objection_ids)
-        storage = state["storage"]
-        if [entry.get("slot") for entry in storage] != [hex(slot) for _, slot in plan] or any(
-                set(entry) != {"slot", "value"} for entry in storage):
-            raise LedgerValueError(f"the state proof must list exactly the unit's {len(plan)} slots of layout "
-                                   f"{LAYOUT_ID}, in order, each with its slot and value")
+        stated = state["values"]
+        if not isinstance(stated, list) or len(stated) != len(plan):
+            raise LedgerValueError(f"the state proof must give the values of exactly the unit's {len(plan)} slots of "
+                                   f"layout {LAYOUT_ID}, in order")
         account = verify_account_proof(header["stateRoot"], _unhex(assets, "AssetRegistry address"),
                                        [_unhex(n, "account proof") for n in state["account_proof"]])
         code_hash = str((contracts_meta.get("AssetRegistry") or {}).get("runtime_code_hash", ""))
@@ -558,10 +568,9 @@ def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: by
                                    f"AssetRegistry the bundle names ({code_hash})")
         values = verify_storage_proofs(account.storage_root, [slot for _, slot in plan],
                                        [_unhex(n, "storage proof") for n in state["storage_proof"]])
-        for (label, slot), entry in zip(plan, storage, strict=True):
-            if entry["value"] != hex(values[slot]):
-                raise LedgerValueError(f"the bundle states {label} = {entry['value']}, the proof shows "
-                                       f"{hex(values[slot])}")
+        for (label, slot), value in zip(plan, stated, strict=True):
+            if value != hex(values[slot]):
+                raise LedgerValueError(f"the bundle states {label} = {value}, the proof shows {hex(values[slot])}")
         return decode_unit_view(unit_id, values, entry_ids, objection_ids, header["number"], header["timestamp"])
 
     view = run.guard("state proof", proven)

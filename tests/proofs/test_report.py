@@ -108,7 +108,7 @@ def test_the_pdf_renders_in_chinese(inputs: dict[str, Path], tmp_path: Path) -> 
 def test_reports_of_what_should_not_be_relied_on(stamped: Ledger, inputs: dict[str, Path], tmp_path: Path) -> None:
     bundle = json.loads(inputs["bundle"].read_bytes())
     tampered = copy.deepcopy(bundle)
-    tampered["registry_state"]["storage"][1]["value"] = "0x1"
+    tampered["registry_state"]["values"][1] = "0x1"
     path = tmp_path / "tampered.json"
     write_bundle(tampered, path)
     report = make_report(path, trust_spec=str(inputs["trust"]), tsa_root=inputs["root"]).content

@@ -141,8 +141,7 @@ def _prove(chain: Ledger, state: dict[str, Any], uid: bytes, entries: list[int],
     proof = chain.client.request("eth_getProof", [state["contract"], ["0x" + s.to_bytes(32, "big").hex()
                                                                       for _, s in plan], hex(state["block_number"])])
     state["rights_entries"], state["objections"] = entries, [to_hex(o) for o in objections]
-    state["storage"] = [{"slot": hex(s), "value": hex(int(p["value"], 16))}
-                        for (_, s), p in zip(plan, proof["storageProof"], strict=True)]
+    state["values"] = [hex(int(p["value"], 16)) for p in proof["storageProof"]]
     state["storage_proof"] = list(dict.fromkeys(n.lower() for p in proof["storageProof"] for n in p["proof"]))
 
 
@@ -185,7 +184,7 @@ def test_an_entry_or_objection_left_out_is_named(chain: Ledger, unit: dict[str, 
     assert [c.name for c in checks if not c.ok] == ["state proof"] and "prove none" in str(checks), checks
 
     stated = copy.deepcopy(genuine)  # a stated value that the proof does not hold
-    stated["registry_state"]["storage"][1]["value"] = hex(int(stated["registry_state"]["storage"][1]["value"], 16) ^ 1)
+    stated["registry_state"]["values"][1] = hex(int(stated["registry_state"]["values"][1], 16) ^ 1)
     checks = verify_bundle(_reseal(chain, stated), trust=trust)
     assert [c.name for c in checks if not c.ok] == ["state proof"], checks
 
@@ -195,10 +194,19 @@ def test_an_entry_or_objection_left_out_is_named(chain: Ledger, unit: dict[str, 
         checks = verify_bundle(_reseal(chain, changed), trust=trust)
         assert verdict(checks) is Verdict.FAILED, checks
 
-    later = copy.deepcopy(genuine)  # the state of a block nobody signed
-    later["registry_state"]["authority"]["signatures"] = later["registry_state"]["authority"]["signatures"][:1]
-    checks = verify_bundle(_reseal(chain, later), trust=trust)
-    assert [c.name for c in checks if not c.ok] == ["state block"], checks
+    for variant in ("unsigned", "elsewhere"):  # the state of a block the authorities did not attest
+        later = copy.deepcopy(genuine)
+        moved = later["registry_state"]
+        if "authority" in moved and variant == "unsigned":
+            moved["authority"]["signatures"] = moved["authority"]["signatures"][:1]
+        elif "authority" in moved:
+            del moved["header"], moved["authority"]  # claims the bundle's own block, which it is not
+        elif variant == "unsigned":
+            moved["header"], moved["authority"] = later["headers"][-1], later["authority"]  # said twice
+        else:
+            moved["block_number"] += 1
+        checks = verify_bundle(_reseal(chain, later), trust=trust)
+        assert [c.name for c in checks if not c.ok] == ["state block"], (variant, checks)
 
     # a court dismisses the objection (SZ art. 20): the next bundle proves none open
     chain.assets.transact(chain.sender("court"), "resolveObjection", objection_id(uid, matter), False, matter)
@@ -258,7 +266,8 @@ def test_bundles_of_format_2_still_verify(chain: Ledger, unit: dict[str, Any]) -
     bundle["format"] = LEGACY_FORMAT
     bundle["registry_state"] = {
         "contract": state["contract"], "unit_id": state["unit_id"], "block_number": state["block_number"],
-        "header": state["header"], "authority": state["authority"], "account_proof": state["account_proof"],
+        "header": state.get("header", bundle["headers"][-1]), "authority": state.get("authority", bundle["authority"]),
+        "account_proof": state["account_proof"],
         "storage": [{"slot": hex(s), "value": p["value"], "proof": p["proof"]}
                     for s, p in zip(unit_slots(uid), proof["storageProof"], strict=True)]}
     legacy = _reseal(chain, bundle)
