@@ -522,7 +522,7 @@ def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: by
             run.check("state block", False, f"the state proof names block {state.get('block_number')} without its "
                                             f"header, and it is not the bundle's attested block {signed}")
             return
-        header, block_hash, attestation = chain.decoded[-1], chain.hashes[-1], run.attested[0].attestation
+        header, block_hash = chain.decoded[-1], chain.hashes[-1]
         run.check("state block", True, f"block {signed} ({to_hex(block_hash)}, stateRoot "
                                        f"{to_hex(header['stateRoot'])}): the block the bundle's authorities attest")
     else:
@@ -543,10 +543,9 @@ def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: by
         if not found.valid or (trust is not None and not found.authenticated):
             run.check("state block", False, f"the block of the state proof is not attested: {found.detail}")
             return
-        attestation = found
-        run.attested.append(Attested("state", header["number"], block_hash, attestation))
+        run.attested.append(Attested("state", header["number"], block_hash, found))
         run.check("state block", True, f"block {header['number']} ({to_hex(block_hash)}, stateRoot "
-                                       f"{to_hex(header['stateRoot'])}): {attestation.detail}")
+                                       f"{to_hex(header['stateRoot'])}): {found.detail}")
 
     def proven() -> UnitView:
         entry_ids = state["rights_entries"]
