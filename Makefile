@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: setup system run test lint bench clean
 
-# Debian packages: a CJK TrueType font embedded in PDFs; pdftotext/pdftoppm and zbarimg for the PDF tests.
-DEBIAN_PACKAGES := fonts-wqy-microhei poppler-utils zbar-tools
+# Debian packages: a CJK TrueType font embedded in PDFs; pdftotext/pdftoppm and zbarimg for the PDF tests;
+# openssl for the development RFC 3161 time-stamping authority (`openssl ts`).
+DEBIAN_PACKAGES := fonts-wqy-microhei poppler-utils zbar-tools openssl
 
 setup: system $(VENV)/.installed node_modules/.installed
 

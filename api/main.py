@@ -32,6 +32,7 @@ from ledger.errors import ChainUnavailableError, LedgerError, TransactionPending
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.services.proofs import stamp_checkpoint
 
 log = logging.getLogger("ledger.api")
 
@@ -41,16 +42,24 @@ def _error(status: int, code: str, message: str, **extra: object) -> JSONRespons
 
 
 async def _sign_checkpoints(ledger: Ledger) -> None:
-    """Background task: the endorser accounts this installation holds keys for sign the latest block."""
+    """Background task: the endorser accounts this installation holds keys for sign the latest block, and the
+    time service (when a TSA is configured) obtains an RFC 3161 token over each block they signed."""
     store = ledger.checkpoints
     endorsers = ledger.accounts.with_role("endorser")
     while True:
         await asyncio.sleep(ledger.settings.checkpoint_interval)
+        signed: set[tuple[int, str]] = set()
         for account in endorsers:
             try:
-                await asyncio.to_thread(store.sign_latest, account.signer)
+                row = await asyncio.to_thread(store.sign_latest, account.signer)
+                signed.add((row.block_number, row.block_hash))
             except Exception:  # keep signing later; a failed round is logged, not fatal
                 log.exception("checkpoint signing by %s failed", account.name)
+        for number, block_hash in sorted(signed):
+            try:
+                await asyncio.to_thread(stamp_checkpoint, ledger, number, block_hash)
+            except Exception:  # an export asks again; a TSA outage is logged, not fatal
+                log.exception("time-stamping the checkpoint of block %s failed", number)
 
 
 async def _keep(ledger: Ledger) -> None:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ledger.accounts import write_dev_accounts
 from ledger.chain.node import ENGINES, LocalNode, rpc_ready
-from ledger.cli_proof import checkpoint_app, proof_app
+from ledger.cli_proof import checkpoint_app, proof_app, tsa_app
 from ledger.cli_registry import app as registry_app
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -42,6 +42,7 @@ app.add_typer(index_app, name="index")
 app.add_typer(registry_app, name="registry")
 app.add_typer(proof_app, name="proof")
 app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(tsa_app, name="tsa")
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True, soft_wrap=True)

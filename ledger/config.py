@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ledger.devtsa import LocalTsa
 from ledger.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,9 @@ class Settings(BaseModel):
                                 "arriving) before the server answers 408 and closes the connection.")
     chain_check_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's checks that "
                                         "its chain answers and is the deployed one (ledger.health).")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority the time service "
+                                "asks for tokens over checkpoints and digests; default: the development TSA "
+                                "`ledger tsa up` started, else none (bundles then carry no trusted time).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -82,6 +86,7 @@ class Settings(BaseModel):
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
             ("body_timeout", "LEDGER_BODY_TIMEOUT"),
             ("chain_check_interval", "LEDGER_CHAIN_CHECK_INTERVAL"),
+            ("tsa_url", "LEDGER_TSA_URL"),
         ):
             if env.get(var):
                 values[key] = env[var]
@@ -106,6 +111,20 @@ class Settings(BaseModel):
     def database(self) -> str:
         """The database URL in force."""
         return self.database_url or f"sqlite:///{self.home / 'ledger.db'}"
+
+    @property
+    def tsa_file(self) -> Path:
+        """Where ``ledger tsa up`` records the development TSA it started."""
+        return self.home / "tsa.json"
+
+    def resolve_tsa_url(self) -> str | None:
+        """The configured TSA, else the development TSA of this home if it is running, else None."""
+        if self.tsa_url:
+            return None if self.tsa_url == "none" else self.tsa_url
+        if self.tsa_file.exists():
+            info = LocalTsa(self.home).info()
+            return info.url if info else None
+        return None
 
     def resolve_rpc_url(self) -> str:
         """The configured endpoint, else the local node started by ``ledger chain up``."""

@@ -25,6 +25,7 @@ from ledger.evidence.service import batch_completed
 from ledger.indexer.sync import Indexer
 from ledger.profiles import JurisdictionProfile, load_profiles
 from ledger.proofs.checkpoints import CheckpointStore
+from ledger.proofs.timestamping import TimeService
 from ledger.registry import AssetRegistryClient
 from ledger.workflow import Workflow, today_in_china
 
@@ -99,6 +100,12 @@ class Ledger:
         outbox = self.__dict__.get("outbox")
         if outbox is not None and outbox.last_mined_block is not None:
             self.indexer.run_once()
+
+    @cached_property
+    def time_service(self) -> TimeService | None:
+        """The time-service role: RFC 3161 tokens from the configured TSA (None when no TSA is configured)."""
+        url = self.settings.resolve_tsa_url()
+        return TimeService(self.engine, self.deployment.deployment_id, url) if url else None
 
     @cached_property
     def assets(self) -> AssetRegistryClient:

@@ -47,6 +47,13 @@ class NodeError(LedgerError):
     http_status = 503
 
 
+class TimeStampError(LedgerError):
+    """The time-stamping authority (RFC 3161 TSA) did not answer, or answered with no usable token."""
+
+    code = "tsa_unavailable"
+    http_status = 503
+
+
 class ChainUnavailableError(NodeError):
     """The JSON-RPC endpoint did not answer."""
 

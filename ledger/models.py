@@ -159,6 +159,25 @@ class Checkpoint(SQLModel, table=True):
     signed_at: datetime = Field(default_factory=utcnow)
 
 
+class TimeStampToken(SQLModel, table=True):
+    """An RFC 3161 time-stamp token (可信时间戳) the time service obtained from the TSA: over a checkpoint's text
+    (``subject`` "checkpoint", ``ref`` its block number) or over a SHA-256 digest (``subject`` "digest", ``ref``
+    the digest). ``token`` is the TSA's whole ``TimeStampResp`` in DER, as bundles carry it."""
+
+    __tablename__ = "time_stamp_token"
+    __table_args__ = (UniqueConstraint("deployment", "subject", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    subject: str = Field(description="checkpoint or digest")
+    ref: str = Field(description="the block number (checkpoint) or the 0x digest")
+    imprint: str = Field(description="SHA-256 message imprint the token covers (0x hex)")
+    tsa_url: str
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    gen_time: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class ChainIntent(SQLModel, table=True):
     """The journal of every transaction the ledger sends (outbox, REGISTRATION_RULES §6.4): the signed
     transaction is stored — with what it is for — before it is sent, so a crash, a stuck nonce or a chain

@@ -21,9 +21,9 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import segno
 from pypdf import PdfReader, PdfWriter
@@ -47,8 +47,12 @@ from ledger.document_schemas import (
 from ledger.errors import ConfigurationError, LedgerValueError
 from ledger.hashing import canonical_json, digest_bytes, to_hex
 from ledger.numbering import unit_id
+from ledger.proofs.timestamps import decode_token, parse_token, token_info
 from ledger.proofs.trust import TrustRoots
-from ledger.proofs.verify import Check, verify_bundle
+from ledger.proofs.verify import BundleVerification, Check, inspect_bundle
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
 
 FONT_NAME = "WenQuanYiMicroHei"
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",)
@@ -117,7 +121,7 @@ def font_path() -> Path:
                              "or set LEDGER_CJK_FONT to a TrueType font with Chinese glyphs")
 
 
-def _register_font() -> str:
+def register_font() -> str:
     if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(font_path()), subfontIndex=0))
     return FONT_NAME
@@ -211,7 +215,7 @@ def _objection_rows(document: dict[str, Any]) -> list[Row]:
     ]
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     """``text`` in lines no wider than ``width`` points: explicit line breaks kept, latin text broken at a space
     where one is near, CJK text anywhere (it has no spaces)."""
     lines: list[str] = []
@@ -260,7 +264,7 @@ def _titles(document: dict[str, Any]) -> tuple[str, str]:
     return chinese, english
 
 
-class _Pages:
+class Pages:
     """Lays text out top-down over as many A4 pages as it needs; ``finish`` numbers the pages."""
 
     def __init__(self, pdf: canvas.Canvas, font: str, total: int) -> None:
@@ -298,29 +302,32 @@ class _Pages:
             self.new_page()
 
     def title(self, chinese: str, english: str, prefix: str = "") -> None:
-        for line in _wrap(f"{prefix}{chinese}", self.font, 18, RIGHT - LEFT):
+        for line in wrap_text(f"{prefix}{chinese}", self.font, 18, RIGHT - LEFT):
             width = pdfmetrics.stringWidth(line, self.font, 18)
             self.text((PAGE_WIDTH - width) / 2, self.y, line, 18, bold=True)
             self.y -= 24
-        for line in _wrap(english, self.font, 11, RIGHT - LEFT):
+        for line in wrap_text(english, self.font, 11, RIGHT - LEFT):
             width = pdfmetrics.stringWidth(line, self.font, 11)
             self.text((PAGE_WIDTH - width) / 2, self.y, line, 11, grey=0.3)
             self.y -= 15
         self.y -= 14
 
-    def rows(self, rows: list[Row], value_x: float = VALUE_X) -> None:
+    def rows(self, rows: list[Row], value_x: float = VALUE_X, size: float | None = None) -> None:
+        """Label / value rows; values in 10.5 pt, or 8.5 pt when they hold a hash or an address (a 32-byte hash
+        fits on one line) — or all in ``size`` points (a report's dense rows), lines spaced to match."""
         label_width = value_x - LEFT - 8
         for label, value in rows:
-            labels = _wrap(label, self.font, 9, label_width)
-            size = 8.5 if HEX_VALUE.search(value) else 10.5  # a 32-byte hash fits on one line
-            lines = _wrap(value, self.font, size, RIGHT - value_x)
-            self.room(14.5 * max(len(lines), len(labels)))
+            labels = wrap_text(label, self.font, 9, label_width)
+            point = size or (8.5 if HEX_VALUE.search(value) else 10.5)
+            step = 14.5 if size is None else round(size * 1.38, 2)
+            lines = wrap_text(value, self.font, point, RIGHT - value_x)
+            self.room(step * max(len(lines), len(labels)))
             top = self.y
             for i, part in enumerate(labels):
                 self.text(LEFT, top - 11.5 * i, part, 9, grey=0.35)
             for line in lines:
-                self.text(value_x, self.y, line, size)
-                self.y -= 14.5
+                self.text(value_x, self.y, line, point)
+                self.y -= step
             self.y = min(self.y, top - 11.5 * len(labels)) - 3.5
 
     def heading(self, line: str, size: float = 12.5) -> None:
@@ -342,7 +349,7 @@ class _Pages:
         self.text(LEFT, self.y - 4, "注 Notes", 8.5, grey=0.35)
         self.y -= 16
         for i, note in enumerate(notes, 1):
-            lines = _wrap(note, self.font, 8.5, RIGHT - LEFT - 22)
+            lines = wrap_text(note, self.font, 8.5, RIGHT - LEFT - 22)
             self.room(11 * len(lines))
             self.text(LEFT, self.y, f"[{i}]", 8.5, grey=0.35)
             for line in lines:
@@ -389,7 +396,7 @@ def _annexes(document: dict[str, Any], bundle: dict[str, Any] | None) -> list[tu
     return result
 
 
-def _rights_entries(pages: _Pages, page: dict[str, Any]) -> None:
+def _rights_entries(pages: Pages, page: dict[str, Any]) -> None:
     """The other-rights page's entries (TJIFA §8.2.2), each headed by its entry id, released ones kept."""
     pages.rows([("登记号 Registration no.", page["registration_number"]), ("截至 As of", page["as_of"])])
     if not page["entries"]:
@@ -410,9 +417,9 @@ def _rights_entries(pages: _Pages, page: dict[str, Any]) -> None:
 
 
 def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: list[tuple[str, dict[str, Any]]],
-           footer: Callable[[_Pages], None], total: int) -> int:
+           footer: Callable[[Pages], None], total: int, times: list[Row] | None = None) -> int:
     """Draws every page; returns how many there are (the first pass counts them for "page i of n")."""
-    pages = _Pages(pdf, font, total)
+    pages = Pages(pdf, font, total)
     chinese, english = _titles(document)
     pages.title(chinese, english)
     schema = document["schema"]
@@ -421,11 +428,11 @@ def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: lis
         if annexes:
             names = "、".join(_titles(annex)[0] for _, annex in annexes)
             pages.rows([("附件 Annexes", f"{names}（见后页 on the following pages）")])
+        pages.rows(times or [])
         pages.notes(document.get("notes", []))
-    elif schema == OBJECTION_PROOF_SCHEMA:
-        pages.rows(_objection_rows(document))
     else:
-        pages.rows(_rows(document))
+        pages.rows(_objection_rows(document) if schema == OBJECTION_PROOF_SCHEMA else _rows(document))
+        pages.rows(times or [])
     footer(pages)
     if annexes:
         pages.running_head = f"{chinese} {document.get('serial', document['registration_number'])} 附件 Annex"
@@ -457,18 +464,19 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
     annexes = _annexes(document, bundle)
     body = canonical_json(document)
     doc_hash = digest_bytes(body)
-    font = _register_font()
+    font = register_font()
     url = verify_url(base_url, doc_hash)
     presentation = (bundle or {}).get("presentation") or {}
     trust_url, trust_sha = presentation.get("trust_list_url"), presentation.get("trust_list_sha256")
     lines = ["文件哈希 Document SHA-256:", to_hex(doc_hash), "在线核验 Verify online:",
-             *_wrap(url, font, 7.5, PAGE_WIDTH - 210),
+             *wrap_text(url, font, 7.5, PAGE_WIDTH - 210),
              "离线核验 Verify offline: ledger proof verify <this PDF> --trust <trust list>"]
     if trust_url and trust_sha:  # the trust roots come from the platform, never from the PDF itself
         lines += [f"信任列表 Trust list: {trust_url}", f"  SHA-256 {trust_sha}"]
     lines.append("(document.json and bundle.json are attached: the PDF and the trust list are enough)")
+    times = _time_rows(bundle)
 
-    def footer(pages: _Pages) -> None:
+    def footer(pages: Pages) -> None:
         _draw_qr(pages.pdf, url, PAGE_WIDTH - 145, 38, 95)
         for i, line in enumerate(lines):
             pages.text(LEFT, 132 - 9.5 * i, line, 7.5)
@@ -481,7 +489,7 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
         pdf.setTitle(f"{chinese}  {english}".strip())
         pdf.setAuthor(str(document.get("registry", document.get("provider", ""))))
         pdf.setCreator(CREATOR)
-        total = _paint(pdf, font, document, annexes, footer, total)
+        total = _paint(pdf, font, document, annexes, footer, total, times)
         pdf.save()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buffer.getvalue())))
     writer.add_attachment("document.json", body)
@@ -490,6 +498,27 @@ def render_pdf(document: dict[str, Any], bundle: dict[str, Any] | None = None, b
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _time_rows(bundle: dict[str, Any] | None) -> list[Row]:
+    """The trusted time the bundle's RFC 3161 tokens state (issue #13), as a row after the document's fields —
+    only for bundles that carry tokens, so PDFs without any render as before. The page says what the tokens
+    state; the verifier checks them (with the TSA's root, ``--tsa-root``)."""
+    entries = (bundle or {}).get("trusted_time") or []
+    lines, tsa = [], ""
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            info = token_info(parse_token(decode_token(entry["token"])))
+        except (LedgerValueError, KeyError, TypeError):
+            raise LedgerValueError("bundle.trusted_time holds a token that is not an RFC 3161 response") from None
+        over = (f"区块 {entry.get('block_number')} 检查点 checkpoint of block {entry.get('block_number')}"
+                if entry.get("subject") == "checkpoint" else "本文件哈希 this document's hash")
+        lines.append(f"{over}: {info.when()}")
+        tsa = info.tsa
+    if not lines:
+        return []
+    lines += [f"时间戳服务机构 TSA: {tsa}", "核验 verify: ledger proof verify … --tsa-root <TSA root>"]
+    return [("可信时间 Trusted time (RFC 3161)", "\n".join(lines))]
 
 
 def _chars(text: str, width: int) -> list[str]:
@@ -508,7 +537,7 @@ def render_pdf_layout_1(document: dict[str, Any], bundle: dict[str, Any] | None 
     validate_document(document)
     body = canonical_json(document)
     doc_hash = digest_bytes(body)
-    font = _register_font()
+    font = register_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
     pdf.setTitle(TITLES.get(document["schema"], document["schema"]))
@@ -587,41 +616,53 @@ def embedded(pdf_bytes: bytes) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 
 def verify_pdf(pdf_bytes: bytes, trust: TrustRoots | None = None, threshold: int | None = None,
-               rpc_url: str | None = None) -> list[Check]:
+               rpc_url: str | None = None, tsa_roots: Sequence[Certificate] | None = None) -> list[Check]:
     """Checks a document PDF offline: its attachments, the document's schema and hash, the court bundle (for a
-    certificate: the registry status of its unit too), and that the PDF is exactly what its attachments render
-    to (so no byte of it was changed)."""
-    checks: list[Check] = []
+    certificate: the registry state of its unit too; with ``tsa_roots``: its RFC 3161 tokens), and that the PDF
+    is exactly what its attachments render to (so no byte of it was changed)."""
+    return inspect_pdf(pdf_bytes, trust, threshold, rpc_url, tsa_roots).checks
+
+
+def inspect_pdf(pdf_bytes: bytes, trust: TrustRoots | None = None, threshold: int | None = None,
+                rpc_url: str | None = None, tsa_roots: Sequence[Certificate] | None = None) -> BundleVerification:
+    """:func:`verify_pdf`, with what the bundle's checks found (unit view, tokens, attested blocks)."""
+    found = BundleVerification()
+    checks = found.checks
     try:
         document, bundle = embedded(pdf_bytes)
     except (LedgerValueError, ValueError) as exc:
-        return [Check("PDF attachments", False, getattr(exc, "user_message", str(exc)))]
+        checks.append(Check("PDF attachments", False, getattr(exc, "user_message", str(exc))))
+        return found
     checks.append(Check("PDF attachments", bundle is not None,
                         "document.json and bundle.json found" if bundle else "no bundle.json: nothing proves it"))
     if bundle is None:
-        return checks
+        return found
     try:
         validate_document(document)
     except LedgerValueError as exc:
-        return [*checks, Check("document schema", False, exc.user_message)]
+        checks.append(Check("document schema", False, exc.user_message))
+        return found
     checks.append(Check("document schema", True, f"{document['schema']} document is valid"))
     doc_hash = digest_bytes(canonical_json(document))
     claimed = str((bundle.get("subject") or {}).get("digest", ""))
     if not _same(claimed, to_hex(doc_hash)) or (bundle.get("subject") or {}).get("hash_algorithm") != "sha256":
-        return [*checks, Check("document hash", False, f"the document hashes to {to_hex(doc_hash)}, the bundle "
-                                                      f"proves {claimed}")]
+        checks.append(Check("document hash", False, f"the document hashes to {to_hex(doc_hash)}, the bundle "
+                                                    f"proves {claimed}"))
+        return found
     unit = unit_id(document["registration_number"]) if document["schema"] in CERTIFICATE_SCHEMAS else None
-    bundle_checks = verify_bundle(bundle, None, trust, threshold, rpc_url, certificate_unit=unit)
+    inner = inspect_bundle(bundle, None, trust, threshold, rpc_url, certificate_unit=unit, tsa_roots=tsa_roots)
+    found.unit, found.times, found.attested = inner.unit, inner.times, inner.attested
     checks.extend(c if c.name != "document hash" else Check("document hash", True, f"SHA-256 of the canonical "
-                  f"document = {to_hex(doc_hash)}, the digest the bundle proves") for c in bundle_checks)
+                  f"document = {to_hex(doc_hash)}, the digest the bundle proves") for c in inner.checks)
     if all(c.ok or c.level != "error" for c in checks):
         try:
             same = _renderer(pdf_bytes)(document, bundle) == pdf_bytes
         except (LedgerValueError, ConfigurationError) as exc:
-            return [*checks, Check("PDF integrity", False, getattr(exc, "user_message", str(exc)))]
+            checks.append(Check("PDF integrity", False, getattr(exc, "user_message", str(exc))))
+            return found
         checks.append(Check("PDF integrity", same, "the file is exactly the rendering of its attachments" if same
                             else "the file differs from the rendering of its attachments: it was altered"))
-    return checks
+    return found
 
 
 def _same(a: str, b: str) -> bool:

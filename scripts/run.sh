@@ -7,6 +7,7 @@ export LEDGER_HOME="${LEDGER_HOME:-$PWD/.ledger}"
 API_PORT="${LEDGER_API_PORT:-8000}"
 
 $LEDGER chain up
+$LEDGER tsa up      # RFC 3161 time stamps: openssl ts with a test CA in $LEDGER_HOME/tsa (0700)
 $LEDGER deploy
 token_file="$LEDGER_HOME/demo-provider.token"
 if [ ! -s "$token_file" ]; then
@@ -19,7 +20,9 @@ Ledger API on http://127.0.0.1:${API_PORT}  (OpenAPI: /docs, verification page: 
 Try:  .venv/bin/ledger evidence anchor README.md && curl -s -F file=@README.md http://127.0.0.1:${API_PORT}/evidence/verify
 Anchor over HTTP with the demo provider token (in $token_file):
       curl -s -H "Authorization: Bearer ${token}" -F file=@Makefile http://127.0.0.1:${API_PORT}/evidence/anchors/file
-The chain keeps running after you stop the API; stop it with: .venv/bin/ledger chain down
+The chain and the development TSA keep running after you stop the API; stop them with:
+      .venv/bin/ledger chain down && .venv/bin/ledger tsa down
+Trusted time is verified against the TSA's root: --tsa-root $LEDGER_HOME/tsa/root.pem
 
 MSG
 exec $LEDGER serve --host 127.0.0.1 --port "$API_PORT"

@@ -1,4 +1,5 @@
-"""Fixtures that start real services: an Anvil node on a free port, SQLite and PostgreSQL databases."""
+"""Fixtures that start real services: an Anvil node on a free port, SQLite and PostgreSQL databases, and an RFC
+3161 time-stamping authority (OpenSSL's own ``openssl ts`` behind HTTP, its test CA generated per session)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ledger.config import Settings
 from ledger.context import Ledger
 from ledger.db import init_db, make_engine
 from ledger.deployment import deploy
+from ledger.devtsa import LocalTsa, TsaInfo
 from ledger.evidence import EvidenceService
 
 PG_ADMIN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,3 +79,19 @@ def engine(database_url: str) -> Engine:
 def evidence(chain: Ledger, engine: Engine) -> EvidenceService:
     """The evidence service on the shared chain, backed by the parametrized database."""
     return EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id)
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TsaInfo]:
+    """The development TSA (``ledger tsa up``): `openssl ts -reply` behind HTTP on a free port, with a test CA
+    generated now into a private directory (mode 0700, files 0600)."""
+    local = LocalTsa(tmp_path_factory.mktemp("tsa-home"))
+    info = local.start(free_port())
+    yield info
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def stamped(chain: Ledger, tsa: TsaInfo) -> Ledger:
+    """The shared chain's ledger with a time service: its exports carry RFC 3161 tokens from the test TSA."""
+    return Ledger(chain.settings.model_copy(update={"tsa_url": tsa.url}))

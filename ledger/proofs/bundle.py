@@ -29,17 +29,22 @@ from ledger.chain.client import ChainClient, RpcError
 from ledger.deployment import Deployment
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.evidence import EvidenceService
-from ledger.hashing import HashAlgorithm, canonical_json, to_hex
+from ledger.hashing import HashAlgorithm, canonical_json, keccak256, to_hex
 from ledger.models import Checkpoint
 from ledger.proofs import qbft
 from ledger.proofs.checkpoints import CheckpointStore
 from ledger.proofs.ethrlp import encode_header, encode_receipt, receipt_proof
 from ledger.proofs.signatures import personal_message_hash
-from ledger.proofs.state import unit_slots
-from ledger.proofs.verify import FORMAT, seal_text
+from ledger.proofs.state import LAYOUT_ID, ObjectionState, RightsEntryState, unit_proof_slots
+from ledger.proofs.timestamps import encode_token
+from ledger.proofs.verify import FORMAT, STATE_FORMAT, seal_text
 
 #: Finds the key of an account by address (the installation's accounts file), or None.
 KeyLookup = Callable[[str], LocalAccount | None]
+#: The RFC 3161 token over the checkpoint of (block number, block hash), or None (no time service).
+CheckpointStamp = Callable[[int, bytes], bytes | None]
+RIGHTS_ENTRY_ADDED = keccak256(b"RightsEntryAdded(bytes32,uint256,uint8,address,uint8,uint40)")
+OBJECTION_UPDATED = keccak256(b"ObjectionUpdated(bytes32,bytes32,address,uint8,uint40)")
 
 
 def _hex(data: bytes) -> str:
@@ -59,9 +64,11 @@ def _checkpoint_authority(signatures: list[Checkpoint]) -> dict[str, Any]:
 
 
 def registry_state(client: ChainClient, assets_address: str, unit_id: bytes, checkpoints: CheckpointStore,
-                   not_before: int) -> dict[str, Any]:
-    """The state proof of a unit's storage in AssetRegistry at the latest attested block (QBFT: the head; a
-    dev chain: the newest checkpoint, which must be at or after ``not_before``)."""
+                   not_before: int, from_block: int = 0) -> dict[str, Any]:
+    """The state proof of a unit in AssetRegistry at the latest attested block (QBFT: the head; a dev chain: the
+    newest checkpoint, which must be at or after ``not_before``): the unit, its right holders, counters, and
+    every rights-page entry and objection that is active or open at that block (found through the contract's
+    events, kept if the proven storage says so)."""
     head = client.block("latest")
     if is_qbft(head):
         block, authority = head, {"kind": "qbft", "block_number": int(head["number"], 16), "block_hash": head["hash"]}
@@ -72,28 +79,59 @@ def registry_state(client: ChainClient, assets_address: str, unit_id: bytes, che
                                 "block (`ledger checkpoint sign`)")
         block, authority = client.block(signatures[0].block_number), _checkpoint_authority(signatures)
     number = int(block["number"], 16)
-    slots = unit_slots(unit_id)
-    try:
-        proof = client.request("eth_getProof", [assets_address, [hex(s) for s in slots], hex(number)])
-    except RpcError as exc:  # e.g. a node that no longer holds that block's state
-        raise NotFoundError(f"the node cannot prove AssetRegistry's state at block {number} ({exc.rpc_message}); "
-                            "sign a fresh checkpoint and export again") from exc
+    unit_topic = to_hex(unit_id)
+    added = client.get_logs(assets_address, [to_hex(RIGHTS_ENTRY_ADDED), unit_topic], from_block, number)
+    entries = sorted({int(log["topics"][2], 16) for log in added})
+    updated = client.get_logs(assets_address, [to_hex(OBJECTION_UPDATED), None, unit_topic], from_block, number)
+    objections = list(dict.fromkeys(bytes.fromhex(log["topics"][1][2:]) for log in updated))
+
+    def prove(entry_ids: list[int], objection_ids: list[bytes]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+        plan = unit_proof_slots(unit_id, entry_ids, objection_ids)
+        try:
+            proof: dict[str, Any] = client.request("eth_getProof", [
+                assets_address, ["0x" + s.to_bytes(32, "big").hex() for _, s in plan], hex(number)])
+        except RpcError as exc:  # e.g. a node that no longer holds that block's state
+            raise NotFoundError(f"the node cannot prove AssetRegistry's state at block {number} ({exc.rpc_message}); "
+                                "sign a fresh checkpoint and export again") from exc
+        return plan, proof
+
+    plan, proof = prove(entries, objections)
+    words = {slot: int(p["value"], 16) for (_, slot), p in zip(plan, proof["storageProof"], strict=True)}
+    slot = dict(plan)
+
+    def entry(e: int) -> RightsEntryState:
+        label = f"entries[{e}]"
+        return RightsEntryState.from_slots(e, words[slot[f"{label}.unitId"]], words[slot[f"{label}.packed"]])
+
+    def objection(o: bytes) -> ObjectionState:
+        label = f"objections[{to_hex(o)}]"
+        return ObjectionState.from_slots(o, words[slot[f"{label}.unitId"]], words[slot[f"{label}.packed"]])
+
+    active = [e for e in entries if entry(e).unit_id == unit_id and entry(e).active]
+    open_ = [o for o in objections if objection(o).unit_id == unit_id and objection(o).is_open]
+    if active != entries or open_ != objections:
+        plan, proof = prove(active, open_)
+    nodes = list(dict.fromkeys(node.lower() for p in proof["storageProof"] for node in p["proof"]))
     return {
-        "contract": assets_address, "unit_id": to_hex(unit_id), "block_number": number,
-        "header": _hex(encode_header(block)), "authority": authority, "account_proof": proof["accountProof"],
-        "storage": [{"slot": hex(s), "value": p["value"], "proof": p["proof"]}
-                    for s, p in zip(slots, proof["storageProof"], strict=True)],
+        "format": STATE_FORMAT, "layout": LAYOUT_ID, "contract": assets_address, "unit_id": to_hex(unit_id),
+        "block_number": number, "header": _hex(encode_header(block)), "authority": authority,
+        "rights_entries": active, "objections": [to_hex(o) for o in open_],
+        "account_proof": proof["accountProof"],
+        "values": [hex(int(p["value"], 16)) for p in proof["storageProof"]],  # in the order of unit_proof_slots
+        "storage_proof": nodes,
     }
 
 
 def export_bundle(*, client: ChainClient, deployment: Deployment, evidence: EvidenceService,
                   checkpoints: CheckpointStore, keys: KeyLookup, digest: bytes, algorithm: HashAlgorithm,
                   original_name: str | None = None, requested_by: str = "", presentation: dict[str, Any] | None = None,
-                  note: str = "") -> dict[str, Any]:
+                  note: str = "", stamp: CheckpointStamp | None = None,
+                  digest_token: bytes | None = None) -> dict[str, Any]:
     """Builds the court bundle for an anchored digest (single or batched), sealed by the evidence provider
     that anchored it: the seal binds every part of the bundle — even the parts no hash proves (the extraction
     record) — to the account the chain shows as the submitter. A certificate (evidence kind CERTIFICATE) also
-    gets its unit's state proof."""
+    gets its unit's state proof. ``stamp`` gives the time service's RFC 3161 token over each attested
+    checkpoint the bundle rests on; ``digest_token`` is a token over the digest itself (on request)."""
     result = evidence.verify(digest, algorithm)
     if not result.anchored:
         raise NotFoundError(f"{to_hex(digest)} ({algorithm.label}) is not anchored: there is nothing to prove")
@@ -154,8 +192,15 @@ def export_bundle(*, client: ChainClient, deployment: Deployment, evidence: Evid
         "presentation": presentation or {},
     }
     if anchor.certificate_unit is not None:  # TJIFA §8.2.3: an anchored certificate; prove its unit's state
-        bundle["registry_state"] = registry_state(client, deployment.contracts["AssetRegistry"].address,
-                                                  anchor.certificate_unit, checkpoints, anchor.block_number)
+        assets = deployment.contracts["AssetRegistry"]
+        state = registry_state(client, assets.address, anchor.certificate_unit, checkpoints, anchor.block_number,
+                               assets.deploy_block)
+        if state["block_number"] == authority["block_number"]:  # the bundle's attested block: said once
+            del state["header"], state["authority"]
+        bundle["registry_state"] = state
+    tokens = _trusted_time(bundle, stamp, digest_token)
+    if tokens:
+        bundle["trusted_time"] = tokens
     sealer = keys(anchor.submitter)
     if sealer is None:
         raise LedgerValueError(f"the evidence provider that anchored this digest ({anchor.submitter}) is not in the "
@@ -163,6 +208,23 @@ def export_bundle(*, client: ChainClient, deployment: Deployment, evidence: Evid
     signature = Account.unsafe_sign_hash(personal_message_hash(seal_text(bundle)), sealer.key).signature
     bundle["seal"] = {"signer": sealer.address, "signature": _hex(bytes(signature))}
     return bundle
+
+
+def _trusted_time(bundle: dict[str, Any], stamp: CheckpointStamp | None,
+                  digest_token: bytes | None) -> list[dict[str, Any]]:
+    """RFC 3161 tokens over the blocks the bundle's authorities attest (ascending), then over the digest."""
+    attested = {bundle["authority"]["block_number"]: bundle["authority"]["block_hash"]}
+    state = bundle.get("registry_state")
+    if state is not None and "authority" in state:
+        attested[state["authority"]["block_number"]] = state["authority"]["block_hash"]
+    tokens = []
+    for number in sorted(attested):
+        token = stamp(number, bytes.fromhex(attested[number][2:])) if stamp is not None else None
+        if token is not None:
+            tokens.append({"subject": "checkpoint", "block_number": number, "token": encode_token(token)})
+    if digest_token is not None:
+        tokens.append({"subject": "digest", "token": encode_token(digest_token)})
+    return tokens
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:

@@ -12,19 +12,30 @@ reports each check by name, then ``verdict`` says what the checks add up to (iss
 - ``FAILED`` — a check failed: the bundle was altered or forged.
 
 A certificate is recognised by the proven anchoring event itself (evidence kind CERTIFICATE, its ``ref`` the
-unit id), so its registry-status proof cannot be left out of a bundle unnoticed.
+unit id), so its registry-status proof cannot be left out of a bundle unnoticed. Its unit's state proof
+(``ledger.proofs.state``, issue #13) is checked in named steps — the attested block (``state block``), the
+storage proofs (``state proof``), the complete list of active pledges and licences (``rights page``) and of
+open objections (``objections``), then the certificate's ``registry status`` — and decoded into a readable
+unit view (:class:`BundleVerification`).
 
-This module imports only hashing, Merkle, RLP/trie, signature and state-proof code.
+RFC 3161 tokens in the bundle (``trusted_time``, ``ledger.proofs.timestamps``) are checked as ``trusted time``:
+with the TSA roots the verifier brings (``--tsa-root``) they are verified or fail; without, they are reported
+*unverified* (level ``unverified``: shown, never counted as verified, the verdict rests on the other checks).
+
+Bundles of format ``ledger.court-bundle/2`` (exported before issue #13: a status-only state proof, no tokens)
+still verify as they did.
+
+This module imports only hashing, Merkle, RLP/trie, signature, state-proof and time-stamp code.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ledger.errors import LedgerValueError
 from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, digest_file, keccak256, to_hex
@@ -34,16 +45,30 @@ from ledger.proofs.authority import SIGNATURE_FIELDS, Attestation, check_authori
 from ledger.proofs.ethrlp import decode_header, decode_receipt, verify_receipt_proof
 from ledger.proofs.signatures import recover_personal
 from ledger.proofs.state import (
+    LAYOUT_ID,
     CertificateStatus,
     UnitState,
+    UnitView,
     assess_certificate,
+    decode_unit_view,
+    unit_proof_slots,
     unit_slots,
     verify_account_proof,
     verify_storage_proof,
+    verify_storage_proofs,
 )
+from ledger.proofs.timestamps import TokenCheck, check_token, checkpoint_imprint, decode_token, digest_imprint
 from ledger.proofs.trust import TrustRoots
 
-FORMAT = "ledger.court-bundle/2"
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+
+FORMAT = "ledger.court-bundle/3"
+#: Formats this verifier reads: /2 was exported before issue #13 (status-only state proof, no trusted time).
+FORMATS = ("ledger.court-bundle/2", FORMAT)
+LEGACY_FORMAT = "ledger.court-bundle/2"
+#: A bundle's proof of one unit's registry state (issue #13).
+STATE_FORMAT = "ledger.unit-state/1"
 EVENT_TOPICS = {
     "EvidenceAnchored": keccak256(b"EvidenceAnchored(bytes32,address,uint8,uint8,bytes32)"),
     "BatchAnchored": keccak256(b"BatchAnchored(bytes32,address,uint32,bytes32)"),
@@ -51,7 +76,7 @@ EVENT_TOPICS = {
 #: EvidenceKind.CERTIFICATE (ledger.evidence): an anchored certificate, its ``ref`` the unit id (TJIFA §8.2.3).
 CERTIFICATE_KIND = 3
 
-Level = Literal["error", "trust", "invalid", "warning"]
+Level = Literal["error", "trust", "invalid", "warning", "unverified"]
 T = TypeVar("T")
 
 
@@ -72,7 +97,9 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class Check:
     """One named check. ``level`` says what a failure means: ``error`` (altered or forged), ``trust`` (not
-    authenticated), ``invalid`` (authentic but not a valid registration), ``warning`` (valid, with a caveat)."""
+    authenticated), ``invalid`` (authentic but not a valid registration), ``warning`` (valid, with a caveat),
+    ``unverified`` (a claim left unchecked for want of a root — trusted time without ``--tsa-root``: never
+    reported as verified, and it leaves the verdict to the other checks)."""
 
     name: str
     ok: bool
@@ -105,11 +132,19 @@ def headline(checks: list[Check]) -> str:
                 "trust roots were given, so nothing shows who made it. Pass the platform's trust list "
                 "(--trust trust-list.json) or its authorities' addresses.")
     status = next((c for c in checks if c.name == "registry status"), None)
+    times = [c for c in checks if c.name == "trusted time"]
+    time_note = ""
+    if any(not c.ok for c in times):
+        time_note = " — trusted time NOT verified 可信时间未核验 (no --tsa-root, or no token)"
+    elif times:
+        time_note = " — trusted time verified 可信时间已核验 (RFC 3161)"
     if result is Verdict.NOT_VALID:
-        return f"NOT VALID 证书无效: authentic, but {status.detail if status else 'not a valid registration'}"
+        reason = status.detail if status else "not a valid registration"
+        return f"NOT VALID 证书无效: authentic, but {reason}{time_note}"
     if result is Verdict.VERIFIED_WITH_WARNING:
-        return f"VERIFIED WITH WARNING 核验通过（附警示）: {status.detail if status else ''}"
-    return "VERIFIED 核验通过: every check passed" + (f"; {status.detail}" if status else "")
+        return f"VERIFIED WITH WARNING 核验通过（附警示）: {status.detail if status else ''}{time_note}"
+    passed = "every check passed" if not times or all(c.ok for c in times) else "every other check passed"
+    return f"VERIFIED 核验通过: {passed}" + (f"; {status.detail}" if status else "") + time_note
 
 
 def read_bundle(path: Path) -> dict[str, Any]:
@@ -137,11 +172,33 @@ def _unhex(value: Any, what: str) -> bytes:
         raise LedgerValueError(f"{what} is not hexadecimal") from None
 
 
-class _Run:
-    """Collects checks; ``guard`` turns a malformed part into a failed check instead of a crash."""
+@dataclass(frozen=True)
+class Attested:
+    """A block the bundle proves attested, and by whom (for the report: the authorities and their kinds)."""
 
-    def __init__(self) -> None:
-        self.checks: list[Check] = []
+    role: str  # "anchor" (the header chain's signed block) or "state" (the state proof's block)
+    block_number: int
+    block_hash: bytes
+    attestation: Attestation
+
+
+@dataclass
+class BundleVerification:
+    """Everything a verification found: the named checks (in order), the unit view decoded from a proven state,
+    the time-stamp tokens and the attested blocks."""
+
+    checks: list[Check] = field(default_factory=list)
+    unit: UnitView | None = None
+    times: list[TokenCheck] = field(default_factory=list)
+    attested: list[Attested] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.checks)
+
+
+class _Run(BundleVerification):
+    """Collects checks; ``guard`` turns a malformed part into a failed check instead of a crash."""
 
     def check(self, name: str, ok: bool, detail: str, level: Level = "error") -> bool:
         self.checks.append(Check(name, ok, detail, level))
@@ -201,19 +258,37 @@ def _attest(run: _Run, name: str, authority: Any, headers: _Headers, chain_id: i
 
 def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: TrustRoots | None = None,
                   threshold: int | None = None, rpc_url: str | None = None,
-                  certificate_unit: bytes | None = None) -> list[Check]:
+                  certificate_unit: bytes | None = None,
+                  tsa_roots: Sequence[Certificate] | None = None) -> list[Check]:
     """Every check of a bundle, in order. ``certificate_unit``: the bundle must prove the registry status of
-    this unit's certificate (a certificate PDF passes its document's unit)."""
+    this unit's certificate (a certificate PDF passes its document's unit). ``tsa_roots``: the TSA root
+    certificates that make an RFC 3161 token's time *verified*."""
+    return inspect_bundle(bundle, original, trust, threshold, rpc_url, certificate_unit, tsa_roots).checks
+
+
+def inspect_bundle(bundle: dict[str, Any], original: Path | None = None, trust: TrustRoots | None = None,
+                   threshold: int | None = None, rpc_url: str | None = None, certificate_unit: bytes | None = None,
+                   tsa_roots: Sequence[Certificate] | None = None) -> BundleVerification:
+    """:func:`verify_bundle`, with what the checks found: the decoded unit view, the time-stamp tokens and the
+    attested blocks (what a verification report shows)."""
     run = _Run()
-    if bundle.get("format") != FORMAT:
+    _checks(run, bundle, original, trust, threshold, rpc_url, certificate_unit, tsa_roots)
+    return BundleVerification(run.checks, run.unit, run.times, run.attested)
+
+
+def _checks(run: _Run, bundle: dict[str, Any], original: Path | None, trust: TrustRoots | None,
+            threshold: int | None, rpc_url: str | None, certificate_unit: bytes | None,
+            tsa_roots: Sequence[Certificate] | None) -> None:
+    if bundle.get("format") not in FORMATS:
         run.check("bundle format", False, f"{bundle.get('format')!r} is not {FORMAT}: export the bundle again")
-        return run.checks
+        return
+    legacy = bundle.get("format") == LEGACY_FORMAT
     subject = bundle.get("subject") or {}
     digest = run.guard("document hash", lambda: _unhex(subject["digest"], "subject.digest"))
     algorithm = run.guard("document hash", lambda: HashAlgorithm.parse(subject["hash_algorithm"]))
     if digest is None or algorithm is None or len(digest) != 32:
         run.check("document hash", False, "the bundle names no valid 32-byte digest")
-        return run.checks
+        return
     if original is not None:
         actual = digest_file(original, algorithm)
         run.check("document hash", actual == digest,
@@ -232,7 +307,7 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: T
         if computed is None or claimed is None or not run.check(
                 "Merkle path", computed == claimed, f"leaf {merkle.get('leaf_index')} folds to {to_hex(computed)}"
                 + ("" if computed == claimed else f", not the bundle's root {merkle.get('root')}")):
-            return run.checks
+            return
         key = computed
     else:
         run.check("Merkle path", True, "anchored singly: no Merkle path")
@@ -241,11 +316,11 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: T
     kind = str(authority.get("kind", ""))
     headers = _headers(run, bundle.get("headers"), kind, "header chain")
     if headers is None:
-        return run.checks
+        return
     if headers.decoded[0]["number"] != anchor.get("block_number"):
         run.check("header chain", False, f"the first header is block {headers.decoded[0]['number']}, the anchor "
                                          f"claims block {anchor.get('block_number')}")
-        return run.checks
+        return
     run.check("header chain", True, f"{len(headers.encoded)} header(s) from block {headers.decoded[0]['number']} "
                                     f"link by parent hash; anchoring block hash {to_hex(headers.hashes[0])}")
 
@@ -255,12 +330,12 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: T
                                                         nodes))
     claimed_receipt = run.guard("receipt in trie", lambda: _unhex(anchor["receipt"], "anchor.receipt"))
     if receipt_bytes is None or claimed_receipt is None:
-        return run.checks
+        return
     if not run.check("receipt in trie", receipt_bytes == claimed_receipt,
                      f"transaction {anchor['tx_index']}'s receipt is in receiptsRoot "
                      f"{to_hex(headers.decoded[0]['receiptsRoot'])}" if receipt_bytes == claimed_receipt
                      else "the bundle's receipt differs from the one the proof holds"):
-        return run.checks
+        return
 
     receipt = decode_receipt(receipt_bytes)
     chain = bundle.get("chain") or {}
@@ -273,31 +348,32 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: T
                and len(log["topics"]) >= 3 and log["topics"][0] == topic and log["topics"][1] == key]
     if receipt["status"] != 1:
         run.check("event", False, "the anchoring transaction failed (receipt status 0)")
-        return run.checks
+        return
     if not matches or str(anchor.get("contract", "")).lower() != registry.lower():
         run.check("event", False, f"no {event} log for {to_hex(key)} from the EvidenceRegistry {registry}")
-        return run.checks
+        return
     log = matches[0]
     evidence_kind, unit_ref = 0, b""
     if event == "EvidenceAnchored":
         if len(log["data"]) != 96:
             run.check("event", False, "the EvidenceAnchored log does not carry (algorithm, kind, ref)")
-            return run.checks
+            return
         alg_id, evidence_kind = log["data"][31], log["data"][63]
         unit_ref = log["data"][64:96]
         if alg_id != int(algorithm):
             run.check("event", False, f"the chain records {to_hex(key)} as hashed with algorithm {alg_id}, the bundle "
                                       f"claims {algorithm.label}")
-            return run.checks
+            return
     run.check("event", True, f"{event}({to_hex(key)}) emitted by EvidenceRegistry {registry}")
 
     chain_id = chain.get("chain_id")
     if not isinstance(chain_id, int):
         run.check("authority signatures", False, "the bundle names no chain id")
-        return run.checks
+        return
     attestation = _attest(run, "authority signatures", authority, headers, chain_id, contracts, trust, threshold)
     if attestation is None:
-        return run.checks
+        return
+    run.attested.append(Attested("anchor", headers.decoded[-1]["number"], headers.hashes[-1], attestation))
     if trust is not None:
         _chain_identity(run, chain, contracts, trust, attestation)
 
@@ -306,16 +382,22 @@ def verify_bundle(bundle: dict[str, Any], original: Path | None = None, trust: T
         if certificate_unit is not None and evidence_kind == CERTIFICATE_KIND and unit_ref != certificate_unit:
             run.check("registry status", False, f"the chain anchored this certificate for unit {to_hex(unit_ref)}, "
                                                 f"not for the document's unit {to_hex(certificate_unit)}")
+        elif legacy:
+            _legacy_registry_status(run, bundle, digest, unit, headers.decoded[0]["number"], chain_id, contracts,
+                                    contracts_meta, trust, threshold)
         else:
-            _registry_status(run, bundle, digest, unit, headers.decoded[0]["number"], chain_id, contracts,
-                             contracts_meta, trust, threshold)
+            _unit_state(run, bundle, digest, unit, headers, chain_id, contracts, contracts_meta, trust, threshold)
+    if legacy and "trusted_time" in bundle:
+        run.check("trusted time", False, f"{LEGACY_FORMAT} bundles carry no trusted time: this one was altered")
+    elif not legacy:
+        _trusted_time(run, bundle, chain_id, contracts, digest, algorithm, tsa_roots)
 
     _check_seal(run, bundle, log, headers.decoded[0])
     if rpc_url and all(c.ok or c.level != "error" for c in run.checks):
         proven_unit = (certificate_unit or unit_ref) if any(c.name == "registry status" for c in run.checks) else None
         run.checks.extend(_cross_check(rpc_url, headers.decoded[0]["number"], headers.hashes[0], chain_id,
                                        contracts.get("AssetRegistry"), proven_unit, digest))
-    return run.checks
+    return
 
 
 def _chain_identity(run: _Run, chain: Mapping[str, Any], contracts: Mapping[str, str], trust: TrustRoots,
@@ -346,10 +428,12 @@ def _chain_identity(run: _Run, chain: Mapping[str, Any], contracts: Mapping[str,
               if not wrong else "not the platform's chain or contracts: " + "; ".join(wrong))
 
 
-def _registry_status(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: bytes, anchor_block: int,
-                     chain_id: int, contracts: Mapping[str, str], contracts_meta: Mapping[str, Any],
-                     trust: TrustRoots | None, threshold: int | None) -> None:
-    """The certificate's status at the proven block: state proof of its unit in AssetRegistry (issue #7)."""
+def _legacy_registry_status(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: bytes,
+                            anchor_block: int, chain_id: int, contracts: Mapping[str, str],
+                            contracts_meta: Mapping[str, Any], trust: TrustRoots | None,
+                            threshold: int | None) -> None:
+    """A ``ledger.court-bundle/2`` certificate's status at the proven block: the state proof of its unit's two
+    slots in AssetRegistry (issue #7), as bundles exported before issue #13 carry it."""
     name = "registry status"
     state = bundle.get("registry_state")
     if not isinstance(state, dict):
@@ -405,6 +489,176 @@ def _registry_status(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_i
         run.check(name, True, status.describe() + where)
 
 
+def _unit_state(run: _Run, bundle: Mapping[str, Any], digest: bytes, unit_id: bytes, chain: _Headers,
+                chain_id: int, contracts: Mapping[str, str], contracts_meta: Mapping[str, Any],
+                trust: TrustRoots | None, threshold: int | None) -> None:
+    """The certificate's unit as the registry held it at an attested block (issue #13): its state proof checked
+    step by step, decoded into ``run.unit``, then the certificate's status. The block is the one the bundle's
+    own authorities attest (the last of its header chain: the state proof then names no header of its own), or a
+    later one with its header and attestation."""
+    state = bundle.get("registry_state")
+    if not isinstance(state, dict):
+        run.check("registry status", False, "the bundle does not prove the certificate's registry status (no "
+                                            "registry_state): nothing shows it is still the current, valid certificate")
+        return
+    if state.get("format") != STATE_FORMAT or state.get("layout") != LAYOUT_ID:
+        run.check("state proof", False, f"the state proof is a {state.get('format')!r} of layout "
+                                        f"{state.get('layout')!r}; this verifier decodes {STATE_FORMAT} of {LAYOUT_ID}")
+        return
+    if run.guard("registry status", lambda: _unhex(str(state.get("unit_id", "")), "registry_state.unit_id")) \
+            != unit_id:
+        run.check("registry status", False, f"the state proof is about unit {state.get('unit_id')}, not "
+                                            f"{to_hex(unit_id)}")
+        return
+    assets = contracts.get("AssetRegistry", "")
+    if str(state.get("contract", "")).lower() != assets.lower() or not assets:
+        run.check("registry status", False, f"the state proof is about contract {state.get('contract')}, not the "
+                                            f"bundle's AssetRegistry {assets or '(none)'}")
+        return
+
+    signed = chain.decoded[-1]["number"]
+    if "header" not in state and "authority" not in state:  # the block the bundle's authorities attest
+        if state.get("block_number") != signed or not run.attested:
+            run.check("state block", False, f"the state proof names block {state.get('block_number')} without its "
+                                            f"header, and it is not the bundle's attested block {signed}")
+            return
+        header, block_hash = chain.decoded[-1], chain.hashes[-1]
+        run.check("state block", True, f"block {signed} ({to_hex(block_hash)}, stateRoot "
+                                       f"{to_hex(header['stateRoot'])}): the block the bundle's authorities attest")
+    else:
+        authority = state.get("authority") or {}
+        headers = _headers(run, [state.get("header")], str(authority.get("kind", "")), "state block")
+        if headers is None:
+            return
+        header, block_hash = headers.decoded[0], headers.hashes[0]
+        if header["number"] <= signed or state.get("block_number") != header["number"]:
+            run.check("state block", False, f"the state proof's own block {header['number']} (it claims "
+                                            f"{state.get('block_number')}) must come after the bundle's attested "
+                                            f"block {signed}")
+            return
+        found = run.guard("state block", lambda: check_authority(
+            authority, headers.encoded[0], block_hash, header["number"], chain_id, contracts, trust, threshold))
+        if found is None:
+            return
+        if not found.valid or (trust is not None and not found.authenticated):
+            run.check("state block", False, f"the block of the state proof is not attested: {found.detail}")
+            return
+        run.attested.append(Attested("state", header["number"], block_hash, found))
+        run.check("state block", True, f"block {header['number']} ({to_hex(block_hash)}, stateRoot "
+                                       f"{to_hex(header['stateRoot'])}): {found.detail}")
+
+    def proven() -> UnitView:
+        entry_ids = state["rights_entries"]
+        objection_ids = [_unhex(o, "registry_state.objections") for o in state["objections"]]
+        if not isinstance(entry_ids, list) or not all(type(e) is int and e > 0 for e in entry_ids):
+            raise LedgerValueError("registry_state.rights_entries must list entry ids")
+        if not all(len(o) == 32 for o in objection_ids):
+            raise LedgerValueError("registry_state.objections must list 32-byte objection ids")
+        plan = unit_proof_slots(unit_id, entry_ids, objection_ids)
+        stated = state["values"]
+        if not isinstance(stated, list) or len(stated) != len(plan):
+            raise LedgerValueError(f"the state proof must give the values of exactly the unit's {len(plan)} slots of "
+                                   f"layout {LAYOUT_ID}, in order")
+        account = verify_account_proof(header["stateRoot"], _unhex(assets, "AssetRegistry address"),
+                                       [_unhex(n, "account proof") for n in state["account_proof"]])
+        code_hash = str((contracts_meta.get("AssetRegistry") or {}).get("runtime_code_hash", ""))
+        if to_hex(account.code_hash) != code_hash.lower():
+            raise LedgerValueError(f"the account at {assets} runs code {to_hex(account.code_hash)}, not the "
+                                   f"AssetRegistry the bundle names ({code_hash})")
+        values = verify_storage_proofs(account.storage_root, [slot for _, slot in plan],
+                                       [_unhex(n, "storage proof") for n in state["storage_proof"]])
+        for (label, slot), value in zip(plan, stated, strict=True):
+            if value != hex(values[slot]):
+                raise LedgerValueError(f"the bundle states {label} = {value}, the proof shows {hex(values[slot])}")
+        return decode_unit_view(unit_id, values, entry_ids, objection_ids, header["number"], header["timestamp"])
+
+    view = run.guard("state proof", proven)
+    if view is None:
+        return
+    run.unit = view
+    slots = len(unit_proof_slots(unit_id, [e.entry_id for e in view.entries],
+                                 [o.objection_id for o in view.objections]))
+    code_hash = (contracts_meta.get("AssetRegistry") or {}).get("runtime_code_hash")
+    run.check("state proof", True, f"AssetRegistry {assets} (code {code_hash}) and the unit's {slots} storage slots "
+                                   f"proven against block {header['number']}'s stateRoot; right holders — "
+                                   + "; ".join(view.holder_lines()))
+    page, objections = view.problems["rights page"], view.problems["objections"]
+    if page:
+        run.check("rights page", False, "; ".join(page))
+    elif view.entries:
+        count = view.active_entry_count
+        run.check("rights page", True, f"all {count} active entr{'y' if count == 1 else 'ies'} of the unit's rights "
+                                       f"page proven (activeEntries {count}, activePledges "
+                                       f"{view.active_pledge_count}): " + "; ".join(map(view.entry_line, view.entries)))
+    else:
+        run.check("rights page", True, "no active pledge or licence (activeEntries 0, activePledges 0)")
+    if objections:
+        run.check("objections", False, "; ".join(objections))
+    elif view.objections:
+        run.check("objections", True, f"all {len(view.objections)} open objection registration(s) proven "
+                                      f"(openObjections {view.unit.open_objections}): "
+                                      + "; ".join(map(view.objection_line, view.objections)))
+    else:
+        run.check("objections", True, "no open objection registration (openObjections 0)")
+    if page or objections:
+        return
+    status = assess_certificate(view.unit, digest, header["timestamp"])
+    where = f" — proven at block {header['number']} from its stateRoot"
+    pledged = "".join(f"; PLEDGED 已质押 to {e.counterparty} (entry {e.entry_id})" for e in view.pledges)
+    if not status.usable:
+        run.check("registry status", False, status.describe() + pledged + where, "invalid")
+    elif status.under_objection:
+        run.check("registry status", False, status.describe() + pledged + where, "warning")
+    else:
+        run.check("registry status", True, status.describe() + pledged + where)
+
+
+def _trusted_time(run: _Run, bundle: Mapping[str, Any], chain_id: int, contracts: Mapping[str, str], digest: bytes,
+                  algorithm: HashAlgorithm, roots: Sequence[Certificate] | None) -> None:
+    """RFC 3161 tokens over the bundle's attested checkpoints and, on request, its digest."""
+    name = "trusted time"
+    entries = bundle.get("trusted_time")
+    if entries is None:
+        if roots:
+            run.check(name, False, "the bundle carries no RFC 3161 token: its times rest on block headers alone",
+                      "unverified")
+        return
+    if not isinstance(entries, list) or not entries:
+        run.check(name, False, "trusted_time must list at least one token")
+        return
+    attested = {a.block_number: a.block_hash for a in run.attested if a.attestation.valid}
+    seen: set[tuple[str, int | None]] = set()
+    for entry in entries:
+        subject = entry.get("subject") if isinstance(entry, dict) else None
+        fields = {"subject", "block_number", "token"} if subject == "checkpoint" else {"subject", "token"}
+        if not isinstance(entry, dict) or subject not in ("checkpoint", "digest") or set(entry) != fields:
+            run.check(name, False, "a trusted_time entry must be a checkpoint token (subject, block_number, token) or "
+                                   "a digest token (subject, token)")
+            continue
+        number = entry.get("block_number")
+        if (subject, number) in seen:
+            run.check(name, False, f"two tokens over the same {subject}")
+            continue
+        seen.add((subject, number))
+        try:
+            der = decode_token(entry["token"])
+            if subject == "checkpoint":
+                if type(number) is not int or number not in attested:
+                    raise LedgerValueError(f"a token names block {number}, which this bundle does not prove attested")
+                imprint = checkpoint_imprint(chain_id, number, attested[number], contracts)
+                what = f"the checkpoint of block {number} ({to_hex(attested[number])})"
+                result = check_token(der, imprint, "checkpoint", what, roots, number)
+            else:
+                result = check_token(der, digest_imprint(digest, algorithm), "digest", f"the digest {to_hex(digest)}",
+                                     roots)
+        except LedgerValueError as exc:
+            run.check(name, False, exc.user_message)
+            continue
+        run.times.append(result)
+        level: Level = "unverified" if result.status == "unverified" else "error"
+        run.check(name, result.status == "verified", result.detail, level)
+
+
 def _check_seal(run: _Run, bundle: Mapping[str, Any], log: Mapping[str, Any], header: Mapping[str, Any]) -> None:
     """The bundle seal: by the submitter the proven event names, over every byte of the bundle, in its one
     canonical spelling (exactly ``signer`` and ``signature``, lower-case hex, EIP-55 signer, low s, v 27/28)."""
@@ -447,8 +701,8 @@ def _cross_check(rpc_url: str, number: int, block_hash: bytes, chain_id: int, as
         if unit_id is None or not assets or not checks[0].ok:
             return checks
         head = client.block("latest")
-        words = [int(client.request("eth_getStorageAt", [assets, hex(slot), head["number"]]), 16)
-                 for slot in unit_slots(unit_id)]
+        words = [int(client.request("eth_getStorageAt", [assets, "0x" + slot.to_bytes(32, "big").hex(),
+                                                          head["number"]]), 16) for slot in unit_slots(unit_id)]
     except Exception as exc:  # the live node is optional: report, do not crash
         return [Check("live node", False, f"could not ask {rpc_url}: {exc}")]
     status = assess_certificate(UnitState.from_slots(unit_id, words[0], words[1]), digest,

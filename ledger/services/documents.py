@@ -30,8 +30,18 @@ from ledger.services.proofs import export_evidence_bundle
 from ledger.workdays import last_day
 
 
-def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: str = "") -> bytes:
+def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: str = "",
+                    timestamp: bool = False) -> bytes:
     """The current certificate of registration unit ``number`` as a PDF that verifies offline."""
+    return render_pdf(*certificate_bundle(ledger, number, base_url, requested_by, timestamp))
+
+
+def certificate_bundle(ledger: Ledger, number: str, base_url: str, requested_by: str = "",
+                       timestamp: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The current certificate of registration unit ``number`` and its court bundle: the anchor of its hash, and
+    its unit's registry state at a block signed now — status, right holders, active pledges and licences, open
+    objections (issue #13) — with RFC 3161 tokens when a TSA is configured (``timestamp``: over the
+    certificate's hash too). What ``ledger proof export NUMBER --state`` writes, and a certificate PDF carries."""
     number = validate_number(number)
     uid = unit_id(number)
     unit = ledger.assets.unit(uid)
@@ -57,8 +67,8 @@ def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: st
     bundle = export_evidence_bundle(
         ledger, cert_hash, HashAlgorithm.SHA256, original_name=f"{number} certificate v{version}",
         requested_by=requested_by, presentation=presentation,
-        note=f"It is the SHA-256 of certificate version {version} of registration unit {number}.")
-    return render_pdf(document, bundle)
+        note=f"It is the SHA-256 of certificate version {version} of registration unit {number}.", timestamp=timestamp)
+    return document, bundle
 
 
 def rights_page_of(ledger: Ledger, number: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@
 - ``ensure_checkpoint``: a bundle needs a signed block at or after the one it proves; an export finishes in
   one call (issue #7) — it signs with the endorser keys this installation holds, or waits for the
   authorities' next checkpoint.
-- ``export_evidence_bundle``: the court bundle of an anchored digest.
+- ``export_evidence_bundle``: the court bundle of an anchored digest, with the time service's RFC 3161 tokens
+  over its checkpoints (and, on request, over the digest) when a TSA is configured (issue #13).
+- ``stamp_checkpoint``: the time service's token over a checkpoint, as soon as it is signed.
 - ``verify_evidence``: "is this digest anchored?" — and, for a certificate, is it still the valid one
   (REGISTRATION_RULES §3.8, §5.3): the same assessment the offline verifier makes, on the chain's state now.
 """
@@ -20,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from sqlmodel import Session
 
 from ledger.context import Ledger
-from ledger.errors import NotFoundError
+from ledger.errors import ConfigurationError, NotFoundError
 from ledger.evidence import ENDORSER_ROLE, EndorserKind, Verification
 from ledger.hashing import HashAlgorithm, parse_digest, to_hex
 from ledger.indexer.read_models import IxUnit
@@ -29,6 +31,7 @@ from ledger.models import StoredDocument
 from ledger.proofs import qbft
 from ledger.proofs.bundle import export_bundle, is_qbft
 from ledger.proofs.state import CertificateStatus, UnitState, assess_certificate
+from ledger.proofs.timestamps import digest_imprint
 from ledger.proofs.trust import TRUST_LIST_FORMAT, TrustedAuthority, TrustList
 from ledger.services.registrations import freshness
 
@@ -104,20 +107,42 @@ def _key_of(ledger: Ledger, address: str) -> LocalAccount | None:
     return account.signer if account else None
 
 
+def stamp_checkpoint(ledger: Ledger, block_number: int, block_hash: str) -> bytes | None:
+    """The time service's RFC 3161 token over the checkpoint of ``block_number`` (obtained from the TSA unless it
+    was already), or None when no TSA is configured."""
+    service = ledger.time_service
+    if service is None:
+        return None
+    return service.checkpoint_token(ledger.client.chain_id, block_number, parse_digest(block_hash),
+                                    ledger.checkpoints.contracts)
+
+
 def export_evidence_bundle(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm, *,
                            original_name: str | None = None, requested_by: str = "",
-                           presentation: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
+                           presentation: dict[str, Any] | None = None, note: str = "",
+                           timestamp: bool = False) -> dict[str, Any]:
     """The court bundle of an anchored digest, in one call: checkpoints are made sure of first (a certificate's
-    registry status is proven at a block signed now, so it shows the registry as it stands)."""
+    registry status is proven at a block signed now, so it shows the registry as it stands). With a time
+    service, each checkpoint the bundle rests on carries its RFC 3161 token; ``timestamp`` also asks the TSA for
+    a token over the (SHA-256) digest itself."""
     found = ledger.evidence.verify(digest, algorithm)
     if not found.anchored:
         raise NotFoundError(f"{to_hex(digest)} ({algorithm.label}) is not anchored: there is nothing to prove")
+    service = ledger.time_service
+    if timestamp and service is None:
+        raise ConfigurationError("no time-stamping authority is configured: set LEDGER_TSA_URL, or start the "
+                                 "development TSA with `ledger tsa up`")
+    if timestamp:
+        digest_imprint(digest, algorithm)  # refuses a digest RFC 3161 cannot carry, before anything is signed
     anchor = found.anchors[0]
     ensure_checkpoint(ledger, ledger.client.block_number() if anchor.certificate_unit else anchor.block_number)
+    digest_token = service.digest_token(digest, algorithm) if timestamp and service is not None else None
     return export_bundle(client=ledger.client, deployment=ledger.deployment, evidence=ledger.evidence,
                          checkpoints=ledger.checkpoints, keys=lambda a: _key_of(ledger, a), digest=digest,
                          algorithm=algorithm, original_name=original_name, requested_by=requested_by,
-                         presentation={**(presentation or {}), **trust_presentation(ledger)}, note=note)
+                         presentation={**(presentation or {}), **trust_presentation(ledger)}, note=note,
+                         stamp=(lambda number, block_hash: stamp_checkpoint(ledger, number, to_hex(block_hash)))
+                         if service is not None else None, digest_token=digest_token)
 
 
 def trust_presentation(ledger: Ledger) -> dict[str, Any]:
