@@ -32,6 +32,7 @@ from ledger.errors import ChainUnavailableError, LedgerError, TransactionPending
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.services.duties import run_duties
 from ledger.services.proofs import stamp_checkpoint
 
 log = logging.getLogger("ledger.api")
@@ -73,6 +74,16 @@ async def _keep(ledger: Ledger) -> None:
         await asyncio.sleep(ledger.settings.keeper_interval)
 
 
+async def _do_duties(ledger: Ledger) -> None:
+    """Background task: the duties time makes due, done by the registry itself (ledger.services.duties)."""
+    while True:
+        await asyncio.sleep(ledger.settings.duties_interval)
+        try:
+            await asyncio.to_thread(run_duties, ledger)
+        except Exception:  # a chain that does not answer, a refused act: try again next round
+            log.exception("duty pass failed")
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
@@ -87,6 +98,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
             tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
         tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
+        if ledger.settings.duties_interval and ledger.accounts.with_role("registrar"):
+            tasks.append(asyncio.create_task(_do_duties(ledger)))
         # the index follows the chain: every query reads it (issue #10)
         follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
         yield

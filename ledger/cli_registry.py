@@ -22,11 +22,13 @@ from rich.table import Table
 from ledger.context import Ledger
 from ledger.errors import LedgerValueError
 from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
-from ledger.lifecycle import ObjectionStatus, Right, UnitStatus
+from ledger.lifecycle import ObjectionStatus, Right
 from ledger.models import Application
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import ObjectType
 from ledger.registry import objection_id
+from ledger.services.applications import file_on_unit
+from ledger.services.duties import run_duties
 from ledger.services.registrations import registration
 from ledger.workdays import last_day
 from ledger.workflow import CHINA, State
@@ -242,12 +244,15 @@ def applications(
 
 
 @app.command()
-def duties(ctx: typer.Context) -> None:
-    """Apply the deadlines that decide by themselves (an objection not resolved in time: AH art. 22, GD art. 23)."""
-    moved = _ledger(ctx).workflow.enforce_deadlines()
-    for row in moved:
-        _report(row)
-    console.print(f"{len(moved)} application(s) moved by a deadline", highlight=False)
+def duties(ctx: typer.Context, actor: AsOption = "registrar") -> None:
+    """Do the duties time made due (``ledger serve`` does them by itself): lapse objections (SZ art. 20), record
+    expiries and cancel under GZ art. 35, register applications whose notice ended, issue renewal reminders, and
+    end applications whose notice objection was not resolved in time (AH art. 22, GD art. 23)."""
+    done = run_duties(_ledger(ctx), actor)
+    console.print(f"{done.ended_by_deadline} application(s) moved by a deadline; {done.lapsed} objection(s) lapsed; "
+                  f"{done.expired} registration(s) expired, {done.cancelled} cancellation(s) filed; "
+                  f"{done.registered} registered after their notice; {done.reminded} renewal reminder(s)",
+                  highlight=False)
 
 
 @app.command("object")
@@ -364,35 +369,19 @@ def _file(ctx: typer.Context, kind: str, number: str, actor: str, *, counterpart
           rights: int = Right.ALL, payload: dict[str, Any] | None = None, document: Path | None = None,
           risk: Path | None = None, filer: str | None = None) -> None:
     """Files a post-registration application and runs it as far as the rules allow without waiting."""
-    ledger = _ledger(ctx)
-    number = validate_number(number)
-    unit = ledger.assets.unit(unit_id(number))
-    if unit["status"] is UnitStatus.NONE:
-        raise LedgerValueError(f"no registration unit {number}")
-    profile = next(p for p in ledger.workflow.profiles.values() if p.id == unit["profile_id"])
-    owner = ledger.workflow.account_of(unit["holder"])
-    if owner is None:
-        raise LedgerValueError("the unit's holder is not in the accounts file")
     extra = dict(payload or {})
     if risk is not None:
         extra["risk_acknowledgement"] = to_hex(digest_file(risk))
-    workflow = ledger.workflow
-    application = workflow.apply(kind=kind, profile=profile.code, holder=owner, actor=filer or actor, number=number,
-                                 counterparty=counterparty, rights=rights, payload=extra, document=_document(document))
-    registrar = actor if actor in [a.name for a in ledger.accounts.with_role("registrar")] else "registrar"
-    for step in (workflow.accept, workflow.begin_review):
-        application = step(application.id, registrar)
-    if profile.needs_review(kind):
-        application = workflow.pass_formal_review(application.id, registrar)
-        _report(application, f"; {profile.code} needs a third-party review: `ledger registry review "
-                             f"{application.id[:12]} --report FILE --as reviewer`, then approve and register")
-        return
-    application = workflow.approve(application.id, registrar)
-    if workflow.needs_notice(application):
-        application = workflow.start_notice(application.id, registrar)
-        _report(application, f"; after it run `ledger registry register {application.id[:12]}`")
-        return
-    _report(workflow.register(application.id, actor))
+    filed = file_on_unit(_ledger(ctx), kind, number, actor, counterparty=counterparty, rights=rights,
+                         payload=extra, document=_document(document), filer=filer)
+    if filed.waiting_for == "review":
+        app_id, code = filed.application.id[:12], filed.application.profile
+        _report(filed.application, f"; {code} needs a third-party review: `ledger registry review {app_id} "
+                                   "--report FILE --as reviewer`, then approve and register")
+    elif filed.waiting_for == "notice":
+        _report(filed.application, f"; after it run `ledger registry register {filed.application.id[:12]}`")
+    else:
+        _report(filed.application)
 
 
 RightsOption = Annotated[str, typer.Option(help="Rights concerned: holding, processing-use, product-operation, all.")]

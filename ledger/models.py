@@ -244,3 +244,24 @@ class IdempotentRequest(SQLModel, table=True):
     hash_algorithm: int
     mode: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DutyRecord(SQLModel, table=True):
+    """A duty that time made due and what the registry did about it (issue #10 §4): an objection registration
+    lapsed (SZ art. 20), a registration expired (TJIFA §8.3.3; DL art. 30) or cancelled after expiry (GZ art. 35),
+    a public notice ended, a renewal reminder issued. One row per duty and due time: a duty is done once."""
+
+    __tablename__ = "duty_record"
+    __table_args__ = (UniqueConstraint("deployment", "kind", "subject", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    kind: str = Field(description="objection_lapse, expiry, expiry_cancellation, notice_end, renewal_reminder")
+    subject: str = Field(description="the objection id, unit id or application id it concerns")
+    unit_id: str | None = Field(default=None, index=True)
+    registration_number: str | None = None
+    rule: str = Field(description="the rule key it applies (REGISTRATION_RULES)")
+    due_at: int = Field(sa_column=Column(BigInteger, nullable=False), description="when it fell due (unix s)")
+    done_at: datetime = Field(default_factory=utcnow)
+    detail: str
+    tx_hash: str | None = None
