@@ -20,7 +20,6 @@ from ledger.compiler import Toolchain
 from ledger.config import Settings
 from ledger.db import init_db, make_engine
 from ledger.deployment import Deployment, Manifest, contract, load_deployment
-from ledger.duty_records import duty_completed
 from ledger.evidence import EvidenceService
 from ledger.evidence.service import batch_completed
 from ledger.indexer.sync import Indexer
@@ -28,6 +27,7 @@ from ledger.profiles import JurisdictionProfile, load_profiles
 from ledger.proofs.checkpoints import CheckpointStore
 from ledger.proofs.timestamping import TimeService
 from ledger.registry import AssetRegistryClient
+from ledger.registry_acts import act_completed
 from ledger.workflow import Workflow, today_in_china
 
 
@@ -76,7 +76,7 @@ class Ledger:
         outbox = Outbox(self.engine, self.client, self.deployment.deployment_id)
         outbox.on_complete("batch", batch_completed)
         outbox.on_complete("application", lambda session, outcome: self.workflow.complete(session, outcome))
-        outbox.on_complete("duty", duty_completed(self.deployment.deployment_id))
+        outbox.on_complete("act", act_completed(self.deployment.deployment_id))
         return outbox
 
     @cached_property

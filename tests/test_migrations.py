@@ -30,10 +30,10 @@ def test_the_migrated_schema_equals_the_models(engine: Engine) -> None:
 
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     legacy = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
-    tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "duty_record"]  # an older create_all
+    tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "registry_act"]  # an older create_all
     SQLModel.metadata.create_all(legacy, tables=tables)
     assert current_revision(legacy) is None
     init_db(legacy)
-    assert inspect(legacy).has_table("duty_record")  # what it lacked is created
+    assert inspect(legacy).has_table("registry_act")  # what it lacked is created
     assert current_revision(legacy) == head_revision() and str(head_revision()) >= BASELINE
     assert differences(legacy) == []

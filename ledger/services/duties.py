@@ -2,7 +2,7 @@
 
 ``ledger serve`` runs ``run_duties`` every ``LEDGER_DUTIES_INTERVAL`` seconds (``ledger registry duties`` runs it
 once). Each duty reads the index (what is due), acts through the workflow and the outbox, and is recorded as a
-history event with the rule key it applies (``DutyRecord``; the unit's history shows it):
+history event with the rule key it applies (``RegistryAct``; the unit's history shows it):
 
 - an objection registration whose objector lodged no court or arbitration acceptance within 15 days lapses
   (SZ art. 20) — ``lapseObjection`` on chain, recorded when it is mined (the outbox's completion);
@@ -31,13 +31,13 @@ from sqlmodel import Session, col, select
 from ledger.context import Ledger
 from ledger.db import session_scope
 from ledger.documents import document_hash, expiry_announcement
-from ledger.duty_records import Duty, record_duty
 from ledger.errors import LedgerError
 from ledger.hashing import canonical_json, parse_digest, to_hex
 from ledger.indexer.read_models import IxObjection, IxUnit
 from ledger.lifecycle import ObjectionStatus, UnitStatus
-from ledger.models import DutyRecord, StoredDocument
+from ledger.models import RegistryAct, StoredDocument
 from ledger.profiles import JurisdictionProfile
+from ledger.registry_acts import Act, record_act
 from ledger.services.applications import file_on_unit, registrar_of
 from ledger.services.registrations import freshness
 from ledger.workdays import china_date, end_of_day, last_day
@@ -55,20 +55,20 @@ _FINAL = {State.WITHDRAWN.value, State.REJECTED.value, State.TERMINATED.value}
 
 def _recorded(ledger: Ledger, kind: str, subject: str, due_at: int) -> bool:
     with Session(ledger.engine) as session:
-        return session.exec(select(DutyRecord.id).where(
-            DutyRecord.deployment == ledger.deployment.deployment_id, DutyRecord.kind == kind,
-            DutyRecord.subject == subject, DutyRecord.due_at == due_at)).first() is not None
+        return session.exec(select(RegistryAct.id).where(
+            RegistryAct.deployment == ledger.deployment.deployment_id, RegistryAct.kind == kind,
+            RegistryAct.subject == subject, RegistryAct.due_at == due_at)).first() is not None
 
 
-def _record_now(ledger: Ledger, duty: Duty) -> None:
+def _record_now(ledger: Ledger, duty: Act) -> None:
     try:
         with session_scope(ledger.engine) as session:
-            record_duty(session, ledger.deployment.deployment_id, duty)
+            record_act(session, ledger.deployment.deployment_id, duty)
     except IntegrityError:  # another process recorded it first
         pass
 
 
-def _act_on_chain(ledger: Ledger, registrar: str, duty: Duty, function: str, *args: object) -> bool:
+def _act_on_chain(ledger: Ledger, registrar: str, duty: Act, function: str, *args: object) -> bool:
     """Sends the duty's transaction with the duty in its outbox ref; a refusal (not yet due by the chain's
     clock, or already done) is logged and tried again on a later pass."""
     handle = ledger.assets.handle
@@ -108,7 +108,7 @@ def lapse_objections(ledger: Ledger, now: int, registrar: str) -> int:
                    IxObjection.deadline != 0, col(IxObjection.deadline) <= now)).all()
     done = 0
     for objection, number in due:
-        duty = Duty("objection_lapse", objection.objection_id, objection.deadline, "SZ art. 20",
+        duty = Act("objection_lapse", objection.objection_id, objection.deadline, "SZ art. 20",
                     f"no court or arbitration acceptance lodged by {last_day(objection.deadline).isoformat()} "
                     "24:00 China time: the objection registration lapsed", objection.unit_id, number)
         done += _act_on_chain(ledger, registrar, duty, "lapseObjection", parse_digest(objection.objection_id))
@@ -122,7 +122,7 @@ def expire_units(ledger: Ledger, now: int, registrar: str) -> int:
                        col(IxUnit.valid_until) <= now):
         profile = _profile(ledger, unit.profile_id)
         rule = EXPIRY_RULE.get(profile.code if profile else "", "REGISTRATION_RULES §5.5")
-        duty = Duty("expiry", unit.unit_id, unit.valid_until, rule,
+        duty = Act("expiry", unit.unit_id, unit.valid_until, rule,
                     f"the validity ended {last_day(unit.valid_until).isoformat()} 24:00 China time without renewal",
                     unit.unit_id, unit.registration_number)
         done += _act_on_chain(ledger, registrar, duty, "markExpired", parse_digest(unit.unit_id))
@@ -159,7 +159,7 @@ def cancel_expired(ledger: Ledger, registrar: str) -> int:
             log.warning("cancelling expired %s failed: %s", unit.registration_number, exc.user_message)
             continue
         app = filed.application
-        _record_now(ledger, Duty("expiry_cancellation", unit.unit_id, unit.valid_until, "GZ art. 35",
+        _record_now(ledger, Act("expiry_cancellation", unit.unit_id, unit.valid_until, "GZ art. 35",
                                  f"not renewed: cancellation filed ex officio (application {app.id[:12]}, "
                                  f"{app.state}), announcement {to_hex(digest)}", unit.unit_id,
                                  unit.registration_number))
@@ -179,7 +179,7 @@ def end_notices(ledger: Ledger, registrar: str) -> int:
             continue
         due_at = end_of_day(end)
         if not _recorded(ledger, "notice_end", app.id, due_at):  # the fact first: the notice ended
-            _record_now(ledger, Duty("notice_end", app.id, due_at, NOTICE_RULE.get(app.profile, "REGISTRATION_RULES "
+            _record_now(ledger, Act("notice_end", app.id, due_at, NOTICE_RULE.get(app.profile, "REGISTRATION_RULES "
                                      "§3.5"), f"public notice of the {app.kind} application ended {end.isoformat()} "
                                      "with no objection pending: registered",
                                      registration_number=app.registration_number))
@@ -204,7 +204,7 @@ def remind_renewals(ledger: Ledger, now: int) -> int:
         if now < opens or _recorded(ledger, "renewal_reminder", unit.unit_id, opens):
             continue
         ends = last_day(unit.valid_until)
-        _record_now(ledger, Duty(
+        _record_now(ledger, Act(
             "renewal_reminder", unit.unit_id, opens, EXPIRY_RULE.get(profile.code, "REGISTRATION_RULES §5.5"),
             f"{profile.renewal_label} is open until {ends.isoformat()} 24:00 China time (opened "
             f"{china_date(opens).isoformat()}); not renewed, the registration expires"

@@ -39,7 +39,7 @@ from ledger.indexer.read_models import (
     IxUnit,
 )
 from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
-from ledger.models import DutyRecord, StoredDocument
+from ledger.models import RegistryAct, StoredDocument
 from ledger.numbering import unit_id, validate_number
 from ledger.workdays import CHINA, last_day
 
@@ -115,7 +115,8 @@ class HistoryEventPublic(BaseModel):
     """A recorded transition of a unit with its governing document (REGISTRATION_RULES §4.4), or a duty the
     registry did when time made it due (a lapse, an expiry, a reminder) with the rule key it applied."""
 
-    source: str = Field(description="chain (a RegistrationRecorded event) or registry (a scheduled duty)")
+    source: str = Field(description="chain (a RegistrationRecorded event) or registry (an act of the registry: a "
+                        "duty time made due, an objection or order recorded)")
     action: str
     at: str
     block_number: int | None = None
@@ -328,16 +329,17 @@ def history(ledger: Ledger, target: str) -> list[HistoryEventPublic]:
         unit = _unit_row(ledger, session, target)
         rows = session.exec(select(IxHistory).where(IxHistory.deployment == key, IxHistory.unit_id == unit.unit_id)
                             .order_by(col(IxHistory.block_number), col(IxHistory.log_index))).all()
-        duties = session.exec(select(DutyRecord).where(DutyRecord.deployment == key,
-                                                       DutyRecord.unit_id == unit.unit_id)
-                              .order_by(col(DutyRecord.id))).all()
+        acts = session.exec(select(RegistryAct).where(RegistryAct.deployment == key,
+                                                       RegistryAct.unit_id == unit.unit_id)
+                              .order_by(col(RegistryAct.id))).all()
         events = [(r.block_time, HistoryEventPublic(
             source="chain", block_number=r.block_number, log_index=r.log_index, action=Action(r.action).name.lower(),
             document_hash=r.document_hash, actor=r.actor, at=_when(r.block_time), tx_hash=r.tx_hash)) for r in rows]
-        for d in duties:
+        for d in acts:
             done = int(d.done_at.replace(tzinfo=d.done_at.tzinfo or UTC).timestamp())
-            events.append((done, HistoryEventPublic(source="registry", action=d.kind, at=_when(done),
-                                                    tx_hash=d.tx_hash, rule=d.rule, detail=d.detail)))
+            events.append((done, HistoryEventPublic(source="registry", action=d.kind, at=_when(done), actor=d.actor,
+                                                    document_hash=d.document_hash, tx_hash=d.tx_hash, rule=d.rule,
+                                                    detail=d.detail)))
         return [event for _, event in sorted(events, key=lambda pair: pair[0])]
 
 

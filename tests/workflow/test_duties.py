@@ -17,7 +17,7 @@ from api.main import create_app
 from ledger.context import Ledger
 from ledger.hashing import to_hex
 from ledger.lifecycle import Action, ObjectionStatus
-from ledger.models import DutyRecord
+from ledger.models import RegistryAct
 from ledger.profiles import ObjectType
 from ledger.registry import AssetRegistryClient, objection_id
 from ledger.services.duties import run_duties
@@ -44,9 +44,9 @@ def number_of(env: RegistryEnv, uid: bytes) -> str:
     return str(env.handle.decode_log("UnitRegistered", logs[0])["registrationNumber"])
 
 
-def duties_of(ledger: Ledger, kind: str) -> list[DutyRecord]:
+def duties_of(ledger: Ledger, kind: str) -> list[RegistryAct]:
     with Session(ledger.engine) as session:
-        return list(session.exec(select(DutyRecord).where(DutyRecord.kind == kind)).all())
+        return list(session.exec(select(RegistryAct).where(RegistryAct.kind == kind)).all())
 
 
 def test_an_sz_objection_lapses_on_day_16_with_nobody_running_a_command(world: dict[str, Any]) -> None:

@@ -111,25 +111,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_checkpoint_block_number'), ['block_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_checkpoint_deployment'), ['deployment'], unique=False)
 
-    op.create_table('duty_record',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('deployment', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('registration_number', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('due_at', sa.BigInteger(), nullable=False),
-    sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('tx_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('deployment', 'kind', 'subject', 'due_at')
-    )
-    with op.batch_alter_table('duty_record', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_duty_record_deployment'), ['deployment'], unique=False)
-        batch_op.create_index(batch_op.f('ix_duty_record_unit_id'), ['unit_id'], unique=False)
-
     op.create_table('evidence_batch',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('deployment', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -346,6 +327,27 @@ def upgrade() -> None:
     sa.Column('next_nonce', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('deployment', 'address')
     )
+    op.create_table('registry_act',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deployment', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('unit_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('registration_number', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('due_at', sa.BigInteger(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('document_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('tx_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('deployment', 'kind', 'subject', 'due_at')
+    )
+    with op.batch_alter_table('registry_act', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registry_act_deployment'), ['deployment'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registry_act_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('stored_document',
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -452,6 +454,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_stored_document_kind'))
 
     op.drop_table('stored_document')
+    with op.batch_alter_table('registry_act', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registry_act_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_registry_act_deployment'))
+
+    op.drop_table('registry_act')
     op.drop_table('nonce_counter')
     with op.batch_alter_table('ix_unit', schema=None) as batch_op:
         batch_op.drop_index('ix_unit_number')
@@ -504,11 +511,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_evidence_batch_deployment'))
 
     op.drop_table('evidence_batch')
-    with op.batch_alter_table('duty_record', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_duty_record_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_duty_record_deployment'))
-
-    op.drop_table('duty_record')
     with op.batch_alter_table('checkpoint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkpoint_deployment'))
         batch_op.drop_index(batch_op.f('ix_checkpoint_block_number'))
