@@ -23,12 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.chain_guard import ChainGuard, watch_chain
+from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
-from api.routes import checkpoints, evidence, pages, registrations, trust
+from api.routes import applications, checkpoints, evidence, filings, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
-from ledger.errors import ChainUnavailableError, LedgerError, TransactionPendingError
+from ledger.errors import ChainUnavailableError, ContractRevertError, LedgerError, TransactionPendingError
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
@@ -126,10 +127,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if isinstance(exc, ChainUnavailableError):
             watch.invalidate()  # the next request re-checks, and follows the node if it moved
         if isinstance(exc, TransactionPendingError):
-            response = _error(exc.http_status, exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
+            response = _error(status_of(exc), exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        return _error(exc.http_status, exc.code, exc.user_message)
+        if isinstance(exc, ContractRevertError):  # the contract's own error name, for programs
+            return _error(status_of(exc), exc.code, exc.user_message, refusal=exc.error_name)
+        return _error(status_of(exc), exc.code, exc.user_message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -143,7 +146,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         status = await run_in_threadpool(watch.check)
         if not status.ok:  # e.g. a call to a contract that is gone: the chain's state explains it
             error = error_of(status)
-            return _error(error.http_status, error.code, error.user_message, chain=status.status)
+            return _error(status_of(error), error.code, error.user_message, chain=status.status)
         log.exception("unexpected error", exc_info=exc)
         return _error(500, "internal_error", "internal error; it has been logged")
 
@@ -173,6 +176,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     app.include_router(evidence.router)
     app.include_router(registrations.router)
+    app.include_router(applications.router)
+    app.include_router(filings.router)
     app.include_router(checkpoints.router)
     app.include_router(trust.router)
     app.include_router(pages.router)
