@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.context import Ledger
-from ledger.errors import ForbiddenError
+from ledger.errors import ForbiddenError, UnauthorizedError
 from ledger.evidence import EVIDENCE_PROVIDER_ROLE, Batcher
 from ledger.models import ApiToken
+from ledger.services.access import PUBLIC, Viewer, signed_account, viewer_of
 from ledger.tokens import resolve_token
 
 _bearer = HTTPBearer(auto_error=False, description="API token bound to an evidence-provider account")
@@ -39,15 +42,58 @@ def get_provider(
 ProviderDep = Annotated[ApiToken, Depends(get_provider)]
 
 
-def get_actor(
+async def get_account(
+    request: Request,
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The account a request acts as (its token's); the service checks the role each step needs."""
-    return resolve_token(ledger.engine, credentials.credentials if credentials else None).account
+    x_ledger_address: Annotated[str | None, Header(description="A signed request's account")] = None,
+    x_ledger_timestamp: Annotated[str | None, Header(description="A signed request's time (unix s)")] = None,
+    x_ledger_signature: Annotated[str | None, Header(description="EIP-191 signature of the request text")] = None,
+) -> str | None:
+    """The account a request is made by: its API token's (stored hashed), or the one whose own key signed the
+    request (ledger.services.access.request_text); None for the public."""
+    if credentials is not None:
+        return resolve_token(ledger.engine, credentials.credentials).account
+    if x_ledger_signature or x_ledger_address:
+        if not (x_ledger_address and x_ledger_timestamp and x_ledger_signature):
+            raise UnauthorizedError("a signed request carries X-Ledger-Address, X-Ledger-Timestamp and "
+                                    "X-Ledger-Signature")
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        body = await request.body()
+        return await run_in_threadpool(signed_account, ledger, x_ledger_address, x_ledger_timestamp,
+                                       x_ledger_signature, request.method, path, body)
+    return None
+
+
+AccountDep = Annotated[str | None, Depends(get_account)]
+
+
+def get_actor(account: AccountDep) -> str:
+    """The account a request acts as; the service checks the role each step needs."""
+    if account is None:
+        raise UnauthorizedError("this operation needs an API token (`Authorization: Bearer <token>`) or a request "
+                                "signed with the account's key (X-Ledger-Address, -Timestamp, -Signature)")
+    return account
 
 
 ActorDep = Annotated[str, Depends(get_actor)]
+
+
+def get_viewer(
+    ledger: LedgerDep,
+    account: AccountDep,
+    x_legal_document: Annotated[str | None, Header(pattern=r"^0x[0-9a-fA-F]{64}$", description="SHA-256 of the "
+                                                   "judicial document a court's read rests on")] = None,
+    x_legal_reference: Annotated[str | None, Header(max_length=600, description="its number (案号), "
+                                                    "percent-encoded (UTF-8)")] = None,
+) -> Viewer:
+    """Who reads: the public, or an account in its capacities (REGISTRATION_RULES §6.2)."""
+    if account is None:
+        return PUBLIC
+    return viewer_of(ledger, account, x_legal_document, unquote(x_legal_reference) if x_legal_reference else None)
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
 def get_batcher(request: Request, ledger: LedgerDep, provider: ProviderDep) -> Batcher:

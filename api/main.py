@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from api.chain_guard import ChainGuard, watch_chain
 from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
-from api.routes import applications, checkpoints, evidence, filings, pages, registrations, trust
+from api.routes import access, applications, checkpoints, evidence, filings, pages, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -39,6 +39,7 @@ from ledger.errors import (
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.services.access import anchor_access_log
 from ledger.services.duties import run_duties
 from ledger.services.proofs import stamp_checkpoint
 
@@ -91,6 +92,16 @@ async def _do_duties(ledger: Ledger) -> None:
             log.exception("duty pass failed")
 
 
+async def _anchor_access_log(ledger: Ledger) -> None:
+    """Background task: the access log's head anchored on chain, so tampering with the audit trail shows."""
+    while True:
+        await asyncio.sleep(ledger.settings.access_anchor_interval)
+        try:
+            await asyncio.to_thread(anchor_access_log, ledger)
+        except Exception:  # a chain that does not answer: anchor next round
+            log.exception("anchoring the access log failed")
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
@@ -105,6 +116,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
             tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
         tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
+        if ledger.settings.access_anchor_interval and ledger.accounts.with_role("evidence_provider"):
+            tasks.append(asyncio.create_task(_anchor_access_log(ledger)))
         if ledger.settings.duties_interval and ledger.accounts.with_role("registrar"):
             tasks.append(asyncio.create_task(_do_duties(ledger)))
         # the index follows the chain: every query reads it (issue #10)
@@ -186,6 +199,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(registrations.router)
     app.include_router(applications.router)
     app.include_router(filings.router)
+    app.include_router(access.router)
     app.include_router(checkpoints.router)
     app.include_router(trust.router)
     app.include_router(pages.router)

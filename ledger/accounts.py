@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validat
 from ledger.errors import ConfigurationError, LedgerValueError
 from ledger.files import write_private
 
-Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer", "judicial"]
+Role = Literal["admin", "evidence_provider", "endorser", "registrar", "reviewer", "judicial", "exchange", "bank",
+               "auditor"]
 #: Each role in words (what a refusal names, REGISTRATION_RULES §1).
 ROLE_WORDS: dict[str, str] = {
     "admin": "administrator (管理员)",
@@ -28,6 +29,9 @@ ROLE_WORDS: dict[str, str] = {
     "registrar": "registration authority (登记机构)",
     "reviewer": "third-party reviewer (第三方审查机构)",
     "judicial": "court or arbitration body (法院或仲裁机构)",
+    "exchange": "data exchange (数据交易所)",
+    "bank": "bank (银行)",
+    "auditor": "auditor (审计机构)",
 }
 
 #: Anvil's and Hardhat's default development mnemonic: public knowledge, for local chains only.
@@ -50,10 +54,12 @@ DEV_ACCOUNTS: dict[str, tuple[int, list[Role], str | None]] = {
     "reviewer": (6, ["reviewer"], None),
     "court": (7, ["judicial"], None),
     "outsider": (9, [], None),
-    # parties that only sign consents (holders, transferees, pledgees): no roles
+    # parties that sign consents (holders, transferees, pledgees); a bank and an exchange also check registrations
     "holder-a": (10, [], None),
     "holder-b": (11, [], None),
-    "bank": (12, [], None),
+    "bank": (12, ["bank"], None),
+    "exchange": (13, ["exchange"], None),
+    "auditor": (14, ["auditor"], None),
 }
 
 

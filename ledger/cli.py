@@ -33,6 +33,8 @@ app = typer.Typer(help="Data-asset registration, evidence and rights-confirmatio
                   pretty_exceptions_enable=False, no_args_is_help=True)
 chain_app = typer.Typer(help="Run the local development chain.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Anchor, verify and endorse evidence (存证).", no_args_is_help=True)
+access_app = typer.Typer(help="The access log: who read which non-public record, and its anchors on chain.",
+                         no_args_is_help=True)
 index_app = typer.Typer(help="The read models every query is served from (the chain indexer).",
                         no_args_is_help=True)
 token_app = typer.Typer(help="API tokens bound to operator accounts.", no_args_is_help=True)
@@ -40,6 +42,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(token_app, name="token")
 app.add_typer(index_app, name="index")
+app.add_typer(access_app, name="access-log")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(registry_app, name="registry")
@@ -300,6 +303,42 @@ def token_revoke(ctx: typer.Context, label: Annotated[str, typer.Option(help="La
 
     count = revoke_token(_ledger(ctx).engine, label)
     console.print(f"revoked {count} token(s)")
+
+
+@access_app.command("show")
+def access_show(ctx: typer.Context, offset: int = 0, limit: int = 100) -> None:
+    """Entries of the access log, oldest first."""
+    from ledger.services.access import access_log
+
+    rows, count = access_log(Ledger(ctx.obj), offset, limit)
+    table = Table("seq", "at", "who", "as", "read", "subject", "legal basis", title=f"{count} entries")
+    for row in rows:
+        table.add_row(str(row.seq), row.at[:19], row.principal, row.role, row.action, row.subject, row.legal_basis)
+    console.print(table)
+
+
+@access_app.command("verify")
+def access_verify(ctx: typer.Context) -> None:
+    """Recompute the log's hash chain and check it against the heads anchored on chain (exit 4 if broken)."""
+    from ledger.services.access import verify_access_log
+
+    check = verify_access_log(Ledger(ctx.obj))
+    for problem in check.problems:
+        console.print(f"[red]BROKEN[/red] {problem}", highlight=False)
+    console.print(f"{check.entries} entries, {check.anchors} anchored head(s): "
+                  f"{'intact' if check.intact else 'TAMPERED'}", highlight=False)
+    if not check.intact:
+        raise typer.Exit(4)
+
+
+@access_app.command("anchor")
+def access_anchor(ctx: typer.Context) -> None:
+    """Anchor the log's head on chain now (``ledger serve`` does it periodically)."""
+    from ledger.services.access import anchor_access_log
+
+    anchor = anchor_access_log(_ledger(ctx))
+    console.print(f"anchored entry {anchor.seq}: {anchor.head_hash} (tx {anchor.tx_hash})" if anchor else
+                  "nothing new to anchor", highlight=False)
 
 
 @index_app.command("run")

@@ -26,6 +26,7 @@ from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
 from ledger.lifecycle import Right
 from ledger.models import Application
 from ledger.services import applications
+from ledger.services.access import OPERATOR
 from ledger.services.duties import run_duties
 from ledger.services.registrations import registration
 from ledger.services.schemas import (
@@ -251,7 +252,7 @@ def list_applications(
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
     """List applications by state: what waits, what is stuck, what is done."""
-    page = applications.applications(_reader(ctx), state, kind, limit=500)
+    page = applications.applications(_reader(ctx), state, kind, limit=500, viewer=OPERATOR)
     table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated",
                   title=f"{page.count} application(s)")
     for row in page.data:
@@ -511,7 +512,7 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
     its history."""
     ledger = _reader(ctx)
     if "-" in target or looks_like_digest(target):
-        view = registration(ledger, target)
+        view = registration(ledger, target, viewer=OPERATOR)
         if as_json:
             console.print_json(view.model_dump_json())
             return
@@ -520,7 +521,7 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
             table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
         console.print(table)
         page = Table("entry id", "kind", "counterparty", "rights", "status", "until", title="他项权益页 rights page")
-        for e in view.rights_page:
+        for e in view.rights_page or []:
             page.add_row(str(e.entry_id), e.kind, e.counterparty, ",".join(e.rights), e.status, e.valid_until or "")
         console.print(page)
         if view.objections:

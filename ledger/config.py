@@ -43,6 +43,8 @@ class Settings(BaseModel):
                                   "(it follows the chain into the read models every query reads).")
     duties_interval: float = Field(default=60.0, ge=0, description="Seconds between the API's passes over the "
                                    "duties time makes due (lapses, expiries, notice ends, reminders; 0 = off).")
+    access_anchor_interval: float = Field(default=300.0, ge=0, description="Seconds between anchors of the "
+                                          "access log's head on chain (0 = off).")
     checkpoint_wait: float = Field(default=60.0, ge=0, description="Seconds a bundle export waits for the "
                                    "authorities' checkpoint when this installation holds no endorser key.")
     trust_threshold: int = Field(default=2, ge=1, description="Authorities that must sign a block, as the "
@@ -81,6 +83,7 @@ class Settings(BaseModel):
             ("keeper_interval", "LEDGER_KEEPER_INTERVAL"),
             ("index_interval", "LEDGER_INDEX_INTERVAL"),
             ("duties_interval", "LEDGER_DUTIES_INTERVAL"),
+            ("access_anchor_interval", "LEDGER_ACCESS_ANCHOR_INTERVAL"),
             ("trust_threshold", "LEDGER_TRUST_THRESHOLD"),
             ("max_json_bytes", "LEDGER_MAX_JSON_BYTES"),
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),

@@ -297,3 +297,51 @@ class ConsentRequest(SQLModel, table=True):
     signature: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     signed_at: datetime | None = None
+
+
+class AccessLogEntry(SQLModel, table=True):
+    """One read of non-public registry data (issue #11 §4; REGISTRATION_RULES §6.2): who, when, what, and the
+    legal basis — hash-chained (each entry's hash covers the previous one's), its head anchored on chain from time
+    to time, so a changed, removed or inserted row shows. Append-only: nothing updates or deletes it."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (UniqueConstraint("deployment", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    seq: int = Field(description="1, 2, 3 … per deployment")
+    at: str = Field(description="when (ISO 8601, UTC): hashed as written")
+    principal: str = Field(description="the account that read, or the operator at the command line")
+    address: str | None = None
+    role: str = Field(description="in which capacity: holder, registrar, exchange, bank, judicial …")
+    action: str = Field(description="what was read, e.g. registration, rights_page, application")
+    subject: str = Field(description="the registration number or application id read")
+    legal_basis: str = Field(description="the rule or document that allows the read")
+    legal_document_hash: str | None = Field(default=None, description="SHA-256 of the judicial document, when a "
+                                            "court, procuratorate or police reads with one")
+    prev_hash: str
+    entry_hash: str = Field(index=True)
+
+
+class AccessLogHead(SQLModel, table=True):
+    """The access log's newest entry per deployment: appends lock this row, so the chain never forks."""
+
+    __tablename__ = "access_log_head"
+
+    deployment: str = Field(primary_key=True)
+    seq: int = 0
+    head_hash: str
+
+
+class AccessLogAnchor(SQLModel, table=True):
+    """A head of the access log anchored on EvidenceRegistry (kind audit_log): every entry up to ``seq`` is fixed."""
+
+    __tablename__ = "access_log_anchor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    seq: int
+    head_hash: str
+    tx_hash: str
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    anchored_at: datetime = Field(default_factory=utcnow)

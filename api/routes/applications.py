@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ActorDep, LedgerDep
+from api.deps import ActorDep, LedgerDep, ViewerDep
 from api.routes.evidence import ERRORS
 from ledger.services import applications as service
 from ledger.services.registrations import Page
@@ -38,19 +38,19 @@ async def apply(body: InitialApplicationCreate, ledger: LedgerDep, actor: ActorD
 
 @router.get("", response_model=Page[ApplicationPublic], responses=ERRORS)
 async def list_applications(
-    ledger: LedgerDep, actor: ActorDep,
+    ledger: LedgerDep, viewer: ViewerDep,
     state: Annotated[str | None, Query(description="submitted, in_review, in_public_notice, registered ...")] = None,
     kind: Annotated[str | None, Query(description="initial, licence, pledge, transfer ...")] = None,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ApplicationPublic]:
     """Applications by state and kind, newest first."""
-    return await run_in_threadpool(service.applications, ledger, state, kind, offset, limit)
+    return await run_in_threadpool(lambda: service.applications(ledger, state, kind, offset, limit, viewer=viewer))
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic, responses=ERRORS)
-async def get_application(application_id: str, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
+async def get_application(application_id: str, ledger: LedgerDep, viewer: ViewerDep) -> ApplicationPublic:
     """An application with its history (every step: who, when, what) and its notice objections."""
-    return await run_in_threadpool(service.application, ledger, application_id)
+    return await run_in_threadpool(lambda: service.application(ledger, application_id, viewer=viewer))
 
 
 @router.post("/{application_id}/accept", response_model=ApplicationPublic, responses=ERRORS)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import LedgerDep
+from api.deps import LedgerDep, ViewerDep
 from api.routes.evidence import ERRORS
 from ledger.services import registrations as service
 from ledger.services.registrations import (
@@ -26,26 +26,26 @@ router = APIRouter(prefix="/registrations", tags=["registrations"])
 
 @router.get("", response_model=Page[RegistrationSummary], responses=ERRORS)
 async def list_registrations(
-    ledger: LedgerDep,
+    ledger: LedgerDep, viewer: ViewerDep,
     holder: Annotated[str, Query(description="Account holding a right (any of the three).")],
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[RegistrationSummary]:
     """The registrations in which an account holds a right, newest first."""
-    return await run_in_threadpool(service.by_holder, ledger, holder, offset, limit)
+    return await run_in_threadpool(lambda: service.by_holder(ledger, holder, offset, limit, viewer=viewer))
 
 
 @router.get("/{number}", response_model=RegistrationPublic, responses=ERRORS)
-async def get_registration(number: str, ledger: LedgerDep) -> RegistrationPublic:
+async def get_registration(number: str, ledger: LedgerDep, viewer: ViewerDep) -> RegistrationPublic:
     """Check a registration before a trade or a pledge: is it active, who holds which right, is it encumbered
     or under objection, and which certificate is current."""
-    return await run_in_threadpool(service.registration, ledger, number)
+    return await run_in_threadpool(lambda: service.registration(ledger, number, viewer=viewer))
 
 
 @router.get("/{number}/rights-page", response_model=list[RightsEntryPublic], responses=ERRORS)
-async def get_rights_page(number: str, ledger: LedgerDep) -> list[RightsEntryPublic]:
+async def get_rights_page(number: str, ledger: LedgerDep, viewer: ViewerDep) -> list[RightsEntryPublic]:
     """The additional-rights page (他项权益页): pledges and licences, released ones kept."""
-    return await run_in_threadpool(service.rights_page, ledger, number)
+    return await run_in_threadpool(lambda: service.rights_page(ledger, number, viewer=viewer))
 
 
 @router.get("/{number}/certificates", response_model=list[CertificatePublic], responses=ERRORS)
@@ -55,6 +55,6 @@ async def get_certificates(number: str, ledger: LedgerDep) -> list[CertificatePu
 
 
 @router.get("/{number}/history", response_model=list[HistoryEventPublic], responses=ERRORS)
-async def get_history(number: str, ledger: LedgerDep) -> list[HistoryEventPublic]:
+async def get_history(number: str, ledger: LedgerDep, viewer: ViewerDep) -> list[HistoryEventPublic]:
     """Every recorded transition with its governing document's hash."""
-    return await run_in_threadpool(service.history, ledger, number)
+    return await run_in_threadpool(lambda: service.history(ledger, number, viewer=viewer))

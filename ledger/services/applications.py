@@ -31,6 +31,7 @@ from ledger.profiles import JurisdictionProfile, ObjectType
 from ledger.proofs.signatures import recover
 from ledger.registry import consent_digest, objection_id
 from ledger.registry_acts import Act
+from ledger.services.access import Grant, Viewer, grant, record_read, require_staff
 from ledger.services.registrations import Page
 from ledger.services.schemas import (
     ActPublic,
@@ -208,11 +209,24 @@ def resolve_notice_objection(ledger: Ledger, application_id: str, actor: str,
     return ledger.workflow.resolve_objection(application_id, actor, form.upheld, objection=form.objection)
 
 
-def application(ledger: Ledger, application_id: str) -> ApplicationPublic:
+def _may_read(ledger: Ledger, viewer: Viewer, app: Application) -> Grant:
+    """Applications are not public: their parties, the registry, a court with its document (REGISTRATION_RULES
+    §6.2); the read is logged."""
+    parties = {ledger.accounts.get(n).address for n in (app.holder, app.counterparty) if n}
+    allowed = grant(viewer, parties)
+    if allowed is None or allowed.role in ("exchange", "bank"):
+        raise ForbiddenError(f"application {app.id[:8]} is not public: its parties, the registry, or a court with "
+                             "its document may read it")
+    record_read(ledger, viewer, allowed, "application", app.id)
+    return allowed
+
+
+def application(ledger: Ledger, application_id: str, *, viewer: Viewer) -> ApplicationPublic:
     """An application with its history, its notice objections and the consents requested of wallet-holding
-    parties (reads never write)."""
+    parties."""
     workflow = ledger.workflow
     app = workflow.get(application_id)
+    _may_read(ledger, viewer, app)
     view = ApplicationPublic.of(app)
     view.history = [ApplicationEventPublic.of(e) for e in workflow.history(app.id)]
     view.objections = [NoticeObjectionPublic.of(o) for o in workflow.objections(app.id)]
@@ -260,13 +274,23 @@ def submit_consent(ledger: Ledger, application_id: str, consent_id: int, form: C
 
 
 def applications(ledger: Ledger, state: str | None = None, kind: str | None = None, offset: int = 0,
-                 limit: int = 50) -> Page[ApplicationPublic]:
-    """Applications by state and kind, newest first: what waits, what is stuck, what is done."""
+                 limit: int = 50, *, viewer: Viewer) -> Page[ApplicationPublic]:
+    """Applications by state and kind, newest first: what waits, what is stuck, what is done — all of them for
+    the registry's staff, one's own for a party (its own records, TJIFA §6.3.4); the read is logged."""
     if offset < 0 or not 1 <= limit <= 500:
         raise LedgerValueError("offset must be >= 0 and limit between 1 and 500")
     if state is not None and state not in {s.value for s in State}:
         raise LedgerValueError(f"unknown state {state!r} (use one of {', '.join(s.value for s in State)})")
+    if viewer.public:
+        raise ForbiddenError("applications are not public: sign in as a party or as the registry")
     rows = ledger.workflow.applications(state, kind)
+    if viewer.staff:
+        record_read(ledger, viewer, require_staff(viewer, "the list of applications"), "applications",
+                    f"state={state or '*'} kind={kind or '*'}")
+    else:
+        rows = [a for a in rows if viewer.account in (a.holder, a.counterparty)]
+        record_read(ledger, viewer, Grant("holder", "the party's own applications (TJIFA §6.3.4)"), "applications",
+                    f"own state={state or '*'} kind={kind or '*'}")
     return Page[ApplicationPublic](data=[ApplicationPublic.of(a) for a in rows[offset : offset + limit]],
                                    count=len(rows))
 

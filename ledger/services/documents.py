@@ -73,7 +73,7 @@ def rights_page_of(ledger: Ledger, number: str) -> dict[str, Any]:
     kept, each with its id — from the index, brought up to the chain's head first (a sealed document must not
     miss an entry the chain already holds)."""
     ledger.indexer.run_once()
-    entries = registrations.rights_page(ledger, validate_number(number))
+    entries = registrations.rights_page(ledger, validate_number(number), viewer=None)  # the registry's own
     return rights_page(number, ledger.workflow.chain_date(), [
         {"entry_id": e.entry_id, "kind": e.kind, "counterparty": e.counterparty, "rights": e.rights_mask,
          "valid_until": date.fromisoformat(e.valid_until) if e.valid_until else None,

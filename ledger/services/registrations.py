@@ -26,7 +26,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ledger.context import Ledger
-from ledger.errors import ChainUnavailableError, LedgerValueError, NotFoundError, TransactionError
+from ledger.errors import ChainUnavailableError, ForbiddenError, LedgerValueError, NotFoundError, TransactionError
 from ledger.hashing import looks_like_digest, parse_digest, to_hex
 from ledger.indexer.read_models import (
     IxBlock,
@@ -41,6 +41,7 @@ from ledger.indexer.read_models import (
 from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
 from ledger.models import RegistryAct, StoredDocument
 from ledger.numbering import unit_id, validate_number
+from ledger.services.access import Viewer, grant, record_read
 from ledger.workdays import CHINA, last_day
 
 T = TypeVar("T")
@@ -136,28 +137,33 @@ class RegistrationSummary(BaseModel):
     status: str
     jurisdiction: str | None
     object_type: int
-    holder: str
+    holder_name: str | None = Field(description="the holder's legal name, as its certificate prints it")
+    asset_name: str | None = Field(description="the data resource's or product's name")
     certificate_version: int
     valid_until: str | None
+    holder: str | None = Field(default=None, description="the holder's account (non-public)")
 
 
 class RegistrationPublic(RegistrationSummary):
-    """A registration unit as the chain holds it, for a check before a trade or a pledge."""
+    """A registration unit as the chain holds it, for a check before a trade or a pledge. ``disclosure`` says
+    which view it is: "public" (publishable information only, TJIFA §8.1.1) or "full" (the holder, the registry,
+    an exchange, a bank, a court with its document: REGISTRATION_RULES §6.2 — and the read is in the access log)."""
 
+    disclosure: str = Field(description="public or full")
     stored_status: str = Field(description="the status stored on chain (an expiry by time shows in status)")
     cancellation_ground: str | None
     certificate_hash: str
-    right_holders: dict[str, str]
     valid_until_day: str | None = Field(description="the validity's last day, 24:00 China time")
-    open_objections: int
+    open_objections: int = Field(description="objections standing (an encumbrance anyone may know of)")
     active_rights_entries: int
     active_pledges: int
     registered_block: int
     registered_at: str
-    rights_page: list[RightsEntryPublic]
-    objections: list[ObjectionPublic]
-    certificate: dict[str, Any] | None = Field(description="the certificate document, when this registry holds it")
     index: IndexFreshness
+    right_holders: dict[str, str] | None = Field(default=None, description="who holds each right (non-public)")
+    rights_page: list[RightsEntryPublic] | None = Field(default=None, description="non-public")
+    objections: list[ObjectionPublic] | None = Field(default=None, description="non-public")
+    certificate: dict[str, Any] | None = Field(default=None, description="the certificate document (non-public)")
 
 
 # --- freshness -------------------------------------------------------------------------------------------------
@@ -241,12 +247,48 @@ def _objection(row: IxObjection) -> ObjectionPublic:
                            evidence_hash=row.document_hash, filed_block=row.filed_block, filed_at=_when(row.filed_time))
 
 
-def _summary(ledger: Ledger, unit: IxUnit, now: int) -> dict[str, Any]:
+def _certificate(session: Session, unit: IxUnit) -> dict[str, Any] | None:
+    stored = session.get(StoredDocument, unit.certificate_hash)
+    return json.loads(stored.body) if stored is not None and stored.kind == "certificate" else None
+
+
+def _names(certificate: dict[str, Any] | None) -> dict[str, str | None]:
+    """The publishable names a certificate prints: the holder's legal name and the asset's name."""
+    if certificate is None:
+        return {"holder_name": None, "asset_name": None}
+    holder = certificate.get("holder") or {}
+    asset = certificate.get("asset") or {}
+    return {"holder_name": holder.get("legal_name") or holder.get("name"), "asset_name": asset.get("name")}
+
+
+def _summary(ledger: Ledger, session: Session, unit: IxUnit, now: int, full: bool) -> dict[str, Any]:
     return {"registration_number": unit.registration_number, "unit_id": unit.unit_id,
             "status": effective_status(UnitStatus(unit.status), unit.valid_until, now).name.lower(),
             "jurisdiction": _jurisdiction(ledger, unit.profile_id), "object_type": unit.object_type,
-            "holder": unit.holder, "certificate_version": unit.certificate_version,
+            **_names(_certificate(session, unit)), "holder": unit.holder if full else None,
+            "certificate_version": unit.certificate_version,
             "valid_until": _when(unit.valid_until) if unit.valid_until else None}
+
+
+def _holders(session: Session, deployment: str, unit: IxUnit) -> set[str]:
+    rights = session.exec(select(IxRight.holder).where(IxRight.deployment == deployment,
+                                                       IxRight.unit_id == unit.unit_id)).all()
+    return {unit.holder, *rights}
+
+
+def _granted(ledger: Ledger, session: Session, viewer: Viewer, unit: IxUnit, action: str) -> bool:
+    """Whether ``viewer`` sees the unit's non-public records; a permitted read is written to the access log."""
+    allowed = grant(viewer, _holders(session, ledger.deployment.deployment_id, unit))
+    if allowed is None:
+        return False
+    record_read(ledger, viewer, allowed, action, unit.registration_number)
+    return True
+
+
+def _require(ledger: Ledger, session: Session, viewer: Viewer, unit: IxUnit, action: str, what: str) -> None:
+    if not _granted(ledger, session, viewer, unit, action):
+        raise ForbiddenError(f"{what} of {unit.registration_number} is not public: the holder, the registry, an "
+                             "exchange, a bank, or a court with its document may read it (REGISTRATION_RULES §6.2)")
 
 
 def unit_key(target: str) -> str:
@@ -264,13 +306,15 @@ def _unit_row(ledger: Ledger, session: Session, target: str) -> IxUnit:
     return row
 
 
-def registration(ledger: Ledger, target: str) -> RegistrationPublic:
-    """A registration unit by its number (or unit id): status, the holder of each right, the rights page,
-    objections and the current certificate."""
+def registration(ledger: Ledger, target: str, *, viewer: Viewer) -> RegistrationPublic:
+    """A registration unit by its number (or unit id): its status, validity, encumbrances and certificate for
+    everyone; the holder of each right, the rights page, the objections and the certificate document too for
+    whom REGISTRATION_RULES §6.2 lets see them (the read is logged)."""
     fresh = freshness(ledger)
     key = ledger.deployment.deployment_id
     with Session(ledger.engine) as session:
         unit = _unit_row(ledger, session, target)
+        full = _granted(ledger, session, viewer, unit, "registration")
         rights = session.exec(select(IxRight).where(IxRight.deployment == key, IxRight.unit_id == unit.unit_id)
                               .order_by(col(IxRight.right))).all()
         entries = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key,
@@ -279,27 +323,31 @@ def registration(ledger: Ledger, target: str) -> RegistrationPublic:
         objections = session.exec(select(IxObjection).where(IxObjection.deployment == key,
                                                             IxObjection.unit_id == unit.unit_id)
                                   .order_by(col(IxObjection.filed_block))).all()
-        stored = session.get(StoredDocument, unit.certificate_hash)
-        return RegistrationPublic(
-            **_summary(ledger, unit, fresh.as_of_time),
+        view = RegistrationPublic(
+            **_summary(ledger, session, unit, fresh.as_of_time, full), disclosure="full" if full else "public",
             stored_status=UnitStatus(unit.status).name.lower(),
             cancellation_ground=CancellationGround(unit.cancellation_ground).name.lower()
             if unit.cancellation_ground else None,
             certificate_hash=unit.certificate_hash,
-            right_holders={RIGHT_KEYS[Right(1 << r.right)]: r.holder for r in rights},
             valid_until_day=_day(unit.valid_until), open_objections=unit.open_objections,
             active_rights_entries=unit.active_entries, active_pledges=unit.active_pledges,
-            registered_block=unit.registered_block, registered_at=_when(unit.registered_time),
-            rights_page=[_entry(e) for e in entries], objections=[_objection(o) for o in objections],
-            certificate=json.loads(stored.body) if stored is not None and stored.kind == "certificate" else None,
-            index=fresh)
+            registered_block=unit.registered_block, registered_at=_when(unit.registered_time), index=fresh)
+        if full:
+            view.right_holders = {RIGHT_KEYS[Right(1 << r.right)]: r.holder for r in rights}
+            view.rights_page = [_entry(e) for e in entries]
+            view.objections = [_objection(o) for o in objections]
+            view.certificate = _certificate(session, unit)
+        return view
 
 
-def rights_page(ledger: Ledger, target: str) -> list[RightsEntryPublic]:
-    """Every entry of a unit's rights page, released ones kept, oldest first (TJIFA §8.2.2)."""
+def rights_page(ledger: Ledger, target: str, *, viewer: Viewer | None) -> list[RightsEntryPublic]:
+    """Every entry of a unit's rights page, released ones kept, oldest first (TJIFA §8.2.2); non-public
+    (``viewer`` None: the registry's own documents, e.g. the page annexed to a certificate)."""
     key = ledger.deployment.deployment_id
     with Session(ledger.engine) as session:
         unit = _unit_row(ledger, session, target)
+        if viewer is not None:
+            _require(ledger, session, viewer, unit, "rights_page", "the rights page")
         rows = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key,
                                                         IxRightsEntry.unit_id == unit.unit_id)
                             .order_by(col(IxRightsEntry.entry_id))).all()
@@ -322,11 +370,13 @@ def certificates(ledger: Ledger, target: str) -> list[CertificatePublic]:
                                   stored=r.certificate_hash in held) for r in rows]
 
 
-def history(ledger: Ledger, target: str) -> list[HistoryEventPublic]:
-    """The unit's recorded transitions, oldest first, each with its governing document's hash."""
+def history(ledger: Ledger, target: str, *, viewer: Viewer) -> list[HistoryEventPublic]:
+    """The unit's recorded transitions and the registry's acts, oldest first, each with its governing document's
+    hash (non-public)."""
     key = ledger.deployment.deployment_id
     with Session(ledger.engine) as session:
         unit = _unit_row(ledger, session, target)
+        _require(ledger, session, viewer, unit, "history", "the history")
         rows = session.exec(select(IxHistory).where(IxHistory.deployment == key, IxHistory.unit_id == unit.unit_id)
                             .order_by(col(IxHistory.block_number), col(IxHistory.log_index))).all()
         acts = session.exec(select(RegistryAct).where(RegistryAct.deployment == key,
@@ -343,14 +393,21 @@ def history(ledger: Ledger, target: str) -> list[HistoryEventPublic]:
         return [event for _, event in sorted(events, key=lambda pair: pair[0])]
 
 
-def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50) -> Page[RegistrationSummary]:
-    """The units in which ``holder`` holds a right (any of the three), newest first."""
+def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50, *,
+              viewer: Viewer) -> Page[RegistrationSummary]:
+    """The units in which ``holder`` holds a right (any of the three), newest first: a holder's own account book
+    (TJIFA §6.2), for itself, the registry, an exchange, a bank or a court with its document (logged)."""
     if offset < 0 or not 1 <= limit <= 500:
         raise LedgerValueError("offset must be >= 0 and limit between 1 and 500")
     try:
         address = to_checksum_address(holder)
     except ValueError:
         raise LedgerValueError(f"{holder!r} is not an account address") from None
+    allowed = grant(viewer, {address})
+    if allowed is None:
+        raise ForbiddenError("a holder's registrations are not public: the holder itself, the registry, an "
+                             "exchange, a bank, or a court with its document may list them (REGISTRATION_RULES §6.2)")
+    record_read(ledger, viewer, allowed, "registrations_by_holder", address)
     key = ledger.deployment.deployment_id
     now = freshness(ledger).as_of_time
     with Session(ledger.engine) as session:
@@ -359,5 +416,5 @@ def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50) -> 
         rows = session.exec(select(IxUnit).where(IxUnit.deployment == key, col(IxUnit.unit_id).in_(held))
                             .order_by(col(IxUnit.registered_block).desc(), col(IxUnit.unit_id))
                             .offset(offset).limit(limit)).all()
-        return Page[RegistrationSummary](data=[RegistrationSummary(**_summary(ledger, r, now)) for r in rows],
-                                         count=int(count))
+        return Page[RegistrationSummary](data=[RegistrationSummary(**_summary(ledger, session, r, now, True))
+                                               for r in rows], count=int(count))

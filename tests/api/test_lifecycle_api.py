@@ -188,7 +188,8 @@ def test_objection_registration_and_its_court_path_over_http(world: dict[str, An
                            json={"upheld": False, "document_hash": digest()}, headers=headers["court"])
     assert disposed.status_code == 200, disposed.text
     wait_for(ledger.indexer, ledger.client.block_number())
-    acts = [e for e in client.get(f"/registrations/{number}/history").json() if e["source"] == "registry"]
+    acts = [e for e in client.get(f"/registrations/{number}/history", headers=headers["registrar"]).json()
+            if e["source"] == "registry"]
     assert [(a["action"], a["rule"]) for a in acts] == [
         ("objection", "SZ art. 20"), ("objection_litigation", "SZ art. 20"), ("objection_resolution", "SZ art. 20")]
     assert acts[1]["actor"] == "registrar" and acts[2]["actor"] == "court" and all(a["tx_hash"] for a in acts)

@@ -14,6 +14,7 @@ from ledger.context import Ledger
 from ledger.indexer.sync import wait_for
 from ledger.numbering import registration_number
 from ledger.profiles import ObjectType
+from ledger.tokens import create_token
 from ledger.workflow import Workflow
 from tests.content import content
 
@@ -40,7 +41,8 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     number = workflow.register(app.id, "registrar").registration_number
     assert number is not None
     wait_for(chain.indexer, chain.client.block_number())  # the API's follower indexes the registration
-    body = client.get(f"/registrations/{number}").json()
+    auth = {"Authorization": f"Bearer {create_token(chain.engine, chain.accounts, 'holder-a', 'reg-test')}"}
+    body = client.get(f"/registrations/{number}", headers=auth).json()  # the holder's own record: full
     assert body["status"] == "active" and body["jurisdiction"] == "TJIFA"
     assert body["right_holders"]["holding"] == chain.accounts.get("holder-a").address
     assert body["certificate"]["registration_number"] == number
@@ -50,15 +52,18 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     certificates = client.get(f"/registrations/{number}/certificates").json()
     assert [(c["version"], c["status"], c["stored"]) for c in certificates] == [(1, "current", True)]
     assert certificates[0]["certificate_hash"] == body["certificate_hash"]
-    assert [e["action"] for e in client.get(f"/registrations/{number}/history").json()] == ["initial"]
-    assert client.get(f"/registrations/{number}/rights-page").json() == []
+    assert [e["action"] for e in client.get(f"/registrations/{number}/history", headers=auth).json()] == ["initial"]
+    assert client.get(f"/registrations/{number}/rights-page", headers=auth).json() == []
     holder = chain.accounts.get("holder-a").address
-    listed = client.get("/registrations", params={"holder": holder, "limit": 500}).json()
+    listed = client.get("/registrations", params={"holder": holder, "limit": 500}, headers=auth).json()
     assert number in [r["registration_number"] for r in listed["data"]] and listed["count"] >= 1
-    bad = client.get("/registrations", params={"holder": "0x12"})
+    assert client.get("/registrations", params={"holder": holder}).status_code == 403  # not for the public
+    public = client.get(f"/registrations/{number}").json()
+    assert public["disclosure"] == "public" and public["right_holders"] is None
+    bad = client.get("/registrations", params={"holder": "0x12"}, headers=auth)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
     assert client.get("/registrations").status_code == 422  # the holder is required
-    assert client.get("/registrations", params={"holder": holder, "limit": 501}).status_code == 422
+    assert client.get("/registrations", params={"holder": holder, "limit": 501}, headers=auth).status_code == 422
 
 
 def test_bad_or_unknown_numbers(client: TestClient) -> None:

@@ -122,7 +122,8 @@ def test_holder_and_transferee_sign_with_their_own_keystores(world: dict[str, An
                        json={"signature": "0x1234"}).status_code == 422
     number = register(app_id)["registration_number"]
     wait_for(ledger.indexer, ledger.client.block_number())
-    unit = client.get(f"/registrations/{number}").json()
+    own = {"Authorization": f"Bearer {world['tokens']['holder-x']}"}
+    unit = client.get(f"/registrations/{number}", headers=own).json()
     assert unit["holder"] == world["wallets"]["holder-x"]["address"]
     history = client.get(f"/applications/{app_id}", headers={"Authorization": f"Bearer {world['tokens']['registrar']}"})
     assert [e["action"] for e in history.json()["history"]].count("consent") == 1
@@ -137,7 +138,9 @@ def test_holder_and_transferee_sign_with_their_own_keystores(world: dict[str, An
     signers = {c["signer_name"] for c in client.get(f"/applications/{app_id}/consents").json()}
     assert signers == {"holder-x", "buyer-x"}
     wait_for(ledger.indexer, ledger.client.block_number())
-    assert client.get(f"/registrations/{number}").json()["holder"] == world["wallets"]["buyer-x"]["address"]
+    mine = {"Authorization": f"Bearer {world['tokens']['buyer-x']}"}
+    now_held = client.get(f"/registrations/{number}", headers=mine).json()
+    assert now_held["holder"] == world["wallets"]["buyer-x"]["address"]
 
     # renewal in the last month of the 3 years (TJIFA §8.3.3): the new holder signs
     ledger.client.request("evm_increaseTime", [3 * 365 * DAY - 20 * DAY])

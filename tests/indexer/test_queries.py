@@ -16,6 +16,7 @@ from ledger.lifecycle import Action, Right
 from ledger.numbering import registration_number
 from ledger.registry import AssetRegistryClient
 from ledger.services import registrations as service
+from ledger.services.access import OPERATOR
 from tests.conftest import start_chain
 from tests.contracts.registry_env import RegistryEnv, h
 
@@ -58,13 +59,13 @@ def test_a_unit_not_yet_indexed_says_how_far_behind_the_index_is(world: dict[str
     late = env.register("DL")
     number = number_of(env, late)
     with pytest.raises(NotFoundError, match=r"block\(s\) behind the chain"):
-        service.registration(reader, number)
+        service.registration(reader, number, viewer=OPERATOR)
     reader.indexer.run_once()
-    view = service.registration(reader, number)
+    view = service.registration(reader, number, viewer=OPERATOR)
     assert view.index.lag_blocks == 0 and view.index.indexed_block == reader.client.block_number()
     assert view.jurisdiction == "DL" and view.status == "active"
     with pytest.raises(NotFoundError) as unknown:  # up to date: a plain "no such unit"
-        service.registration(reader, registration_number("DL", 2099, 424242))
+        service.registration(reader, registration_number("DL", 2099, 424242), viewer=OPERATOR)
     assert "behind" not in str(unknown.value)
 
 
@@ -73,7 +74,7 @@ def test_the_view_equals_the_contract(world: dict[str, Any], reader: Ledger) -> 
     reader.indexer.run_once()
     tj = world["tj"]
     number = number_of(env, tj)
-    view = service.registration(reader, number)
+    view = service.registration(reader, number, viewer=OPERATOR)
     on_chain = env.registry.unit(tj)
     assert view.unit_id == to_hex(tj) and view.registration_number == number
     assert (view.holder, view.certificate_hash, view.certificate_version) == (
@@ -93,20 +94,20 @@ def test_the_view_equals_the_contract(world: dict[str, Any], reader: Ledger) -> 
     assert versions[0].superseded_by == versions[1].certificate_hash
     assert versions[-1].certificate_hash == view.certificate_hash
     # the history names each recorded transition in order
-    assert [e.action for e in service.history(reader, number)] == ["initial", "change", "pledge", "licence",
-                                                                   "transfer"]
-    assert service.rights_page(reader, number) == view.rights_page
+    actions = [e.action for e in service.history(reader, number, viewer=OPERATOR)]
+    assert actions == ["initial", "change", "pledge", "licence", "transfer"]
+    assert service.rights_page(reader, number, viewer=OPERATOR) == view.rights_page
     # by holder: the transferee holds every right now; the bank holds none
-    page = service.by_holder(reader, env.address("holder-b"))
+    page = service.by_holder(reader, env.address("holder-b"), viewer=OPERATOR)
     assert number in [r.registration_number for r in page.data] and page.count == len(page.data)
-    assert service.by_holder(reader, env.address("bank")).count == 0
-    assert service.by_holder(reader, env.address("holder-b").lower(), limit=1).count == page.count
+    assert service.by_holder(reader, env.address("bank"), viewer=OPERATOR).count == 0
+    assert service.by_holder(reader, env.address("holder-b").lower(), limit=1, viewer=OPERATOR).count == page.count
     with pytest.raises(LedgerValueError, match="not an account address"):
-        service.by_holder(reader, "0x1234")
+        service.by_holder(reader, "0x1234", viewer=OPERATOR)
     with pytest.raises(LedgerValueError):
-        service.by_holder(reader, env.address("holder-b"), limit=0)
+        service.by_holder(reader, env.address("holder-b"), limit=0, viewer=OPERATOR)
     # the objection on the SZ unit, open, with its 24:00 China-time deadline
-    sz = service.registration(reader, number_of(env, world["sz"]))
+    sz = service.registration(reader, number_of(env, world["sz"]), viewer=OPERATOR)
     assert sz.open_objections == 1 and sz.objections[0].status == "pending"
     assert sz.objections[0].deadline is not None and sz.objections[0].deadline.endswith("24:00 China time")
 
@@ -117,9 +118,9 @@ def test_an_expiry_by_time_shows_as_expired(world: dict[str, Any], reader: Ledge
     env: RegistryEnv = world["env"]
     number = number_of(env, env.register("TJIFA"))  # a new unit per database: the chain's time only moves on
     reader.indexer.run_once()
-    view = service.registration(reader, number)
+    view = service.registration(reader, number, viewer=OPERATOR)
     assert view.status == "active" and view.valid_until_day is not None
     env.travel(3 * 366 * DAY + DAY)
-    late = service.registration(reader, number)
+    late = service.registration(reader, number, viewer=OPERATOR)
     assert (late.status, late.stored_status) == ("expired", "active")
     assert late.index.lag_blocks == 1  # the block that moved the time is not indexed yet: said, not hidden

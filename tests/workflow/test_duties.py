@@ -20,8 +20,10 @@ from ledger.lifecycle import Action, ObjectionStatus
 from ledger.models import RegistryAct
 from ledger.profiles import ObjectType
 from ledger.registry import AssetRegistryClient, objection_id
+from ledger.services.access import OPERATOR
 from ledger.services.duties import run_duties
 from ledger.services.registrations import history, registration
+from ledger.tokens import create_token
 from tests.conftest import start_chain
 from tests.content import content
 from tests.contracts.registry_env import RegistryEnv, h
@@ -73,7 +75,8 @@ def test_an_sz_objection_lapses_on_day_16_with_nobody_running_a_command(world: d
         [record] = duties_of(served, "objection_lapse")
         assert record.rule == "SZ art. 20" and record.subject == to_hex(oid) and record.tx_hash
         number = number_of(env, uid)
-        events = client.get(f"/registrations/{number}/history").json()
+        token = create_token(served.engine, served.accounts, "registrar", "duties-test")
+        events = client.get(f"/registrations/{number}/history", headers={"Authorization": f"Bearer {token}"}).json()
         lapse = [e for e in events if e["action"] == "objection_lapse"]
         assert lapse and lapse[0]["source"] == "registry" and lapse[0]["rule"] == "SZ art. 20"
         assert client.get(f"/registrations/{number}").json()["open_objections"] == 0
@@ -102,13 +105,13 @@ def test_reminders_expiry_and_gz_cancellation_with_notice(world: dict[str, Any])
     cancellation = next(a for a in ledger.workflow.applications(kind="cancellation")
                         if a.registration_number == gz_number)
     assert cancellation.state == "registered"  # an act of the registry: announced, no notice period
-    view = registration(ledger, gz_number)
+    view = registration(ledger, gz_number, viewer=OPERATOR)
     assert view.status == "cancelled" and view.cancellation_ground == "expired"
-    chain_events = [e for e in history(ledger, gz_number) if e.source == "chain"]
+    chain_events = [e for e in history(ledger, gz_number, viewer=OPERATOR) if e.source == "chain"]
     assert chain_events[-1].action == Action.CANCELLATION.name.lower()
     announcement = ledger.workflow.history(cancellation.id)  # its grounds: the stored announcement's hash
     assert chain_events[-1].document_hash and any("registered" in e.to_state for e in announcement)
-    assert [e.rule for e in history(ledger, gz_number) if e.source == "registry"] == [
+    assert [e.rule for e in history(ledger, gz_number, viewer=OPERATOR) if e.source == "registry"] == [
         "GZ art. 35", "GZ art. 35", "GZ art. 35"]  # reminder, expiry, cancellation
     assert run_duties(ledger).cancelled == 0  # done once
     # TJIFA: 3 years; the reminder in its last month (TJIFA §8.3.3), then recorded expired, not cancelled
@@ -117,7 +120,7 @@ def test_reminders_expiry_and_gz_cancellation_with_notice(world: dict[str, Any])
     env.travel(40 * DAY)
     done = run_duties(ledger)
     assert (done.expired, done.cancelled) == (1, 0)
-    assert registration(ledger, tj_number).stored_status == "expired"
+    assert registration(ledger, tj_number, viewer=OPERATOR).stored_status == "expired"
     assert [d.rule for d in duties_of(ledger, "expiry")] == ["GZ art. 35", "TJIFA §8.3.3"]
 
 
@@ -144,4 +147,4 @@ def test_a_notice_that_ended_without_objection_is_registered(world: dict[str, An
     assert registered.state == "registered" and registered.registration_number
     [ended] = duties_of(after, "notice_end")
     assert ended.rule == "DL art. 25" and ended.subject == app.id
-    assert registration(ledger, registered.registration_number).status == "active"
+    assert registration(ledger, registered.registration_number, viewer=OPERATOR).status == "active"
