@@ -258,6 +258,7 @@ class Workflow:
             twin = session.exec(select(Application).where(
                 Application.deployment == self.deployment_id, Application.holder == app.holder,
                 Application.content_fingerprint == fingerprint.lower(), Application.kind == "initial",
+                Application.id != app.id,  # registering re-checks the filing: it is not its own twin
                 col(Application.state).not_in(closed))).first()
         if twin is None:
             return
