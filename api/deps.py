@@ -52,3 +52,15 @@ def get_batcher(request: Request, ledger: LedgerDep, provider: ProviderDep) -> B
 
 
 BatcherDep = Annotated[Batcher, Depends(get_batcher)]
+
+
+def get_operator(
+    ledger: LedgerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiToken:
+    """The token's operator account, whatever its roles: the use case checks the role its step needs (e.g. the
+    registration authority for a workflow step) and refuses with 403 naming it."""
+    return resolve_token(ledger.engine, credentials.credentials if credentials else None)
+
+
+OperatorDep = Annotated[ApiToken, Depends(get_operator)]
