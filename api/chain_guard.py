@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import status_of
 from ledger.health import ChainWatch, error_of
 
 log = logging.getLogger("ledger.api")
@@ -36,7 +37,7 @@ class ChainGuard:
             status = await run_in_threadpool(self.watch.current)
             if not status.ok:
                 error = error_of(status)
-                response = JSONResponse(status_code=error.http_status, content={
+                response = JSONResponse(status_code=status_of(error), content={
                     "error": {"code": error.code, "message": error.user_message, "chain": status.status}})
                 await response(scope, receive, send)
                 return

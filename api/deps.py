@@ -39,6 +39,17 @@ def get_provider(
 ProviderDep = Annotated[ApiToken, Depends(get_provider)]
 
 
+def get_actor(
+    ledger: LedgerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The account a request acts as (its token's); the service checks the role each step needs."""
+    return resolve_token(ledger.engine, credentials.credentials if credentials else None).account
+
+
+ActorDep = Annotated[str, Depends(get_actor)]
+
+
 def get_batcher(request: Request, ledger: LedgerDep, provider: ProviderDep) -> Batcher:
     """One batcher per provider account, created on first use and closed at shutdown."""
     batchers: dict[str, Batcher] = request.app.state.batchers
@@ -53,14 +64,3 @@ def get_batcher(request: Request, ledger: LedgerDep, provider: ProviderDep) -> B
 
 BatcherDep = Annotated[Batcher, Depends(get_batcher)]
 
-
-def get_operator(
-    ledger: LedgerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> ApiToken:
-    """The token's operator account, whatever its roles: the use case checks the role its step needs (e.g. the
-    registration authority for a workflow step) and refuses with 403 naming it."""
-    return resolve_token(ledger.engine, credentials.credentials if credentials else None)
-
-
-OperatorDep = Annotated[ApiToken, Depends(get_operator)]

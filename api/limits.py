@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import status_of
 from ledger.errors import LedgerError, PayloadTooLargeError, RequestTimeoutError
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -156,7 +157,7 @@ class _BoundedBody:
 
 async def _refuse(error: LedgerError, scope: Scope, send: Send) -> None:
     """Sends ``error`` as the ledger's error body and asks the server to close the connection."""
-    response = JSONResponse(status_code=error.http_status, headers={"Connection": "close"},
+    response = JSONResponse(status_code=status_of(error), headers={"Connection": "close"},
                             content={"error": {"code": error.code, "message": error.user_message}})
     await response(scope, _no_body, send)
 

@@ -23,15 +23,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.chain_guard import ChainGuard, watch_chain
+from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
-from api.routes import checkpoints, evidence, pages, recognition, registrations, trust
+from api.routes import applications, checkpoints, evidence, filings, pages, recognition, registrations, trust
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
-from ledger.errors import ChainUnavailableError, LedgerError, TransactionPendingError
+from ledger.errors import ChainUnavailableError, ContractRevertError, LedgerError, TransactionPendingError
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.services.duties import run_duties
 from ledger.services.proofs import stamp_checkpoint
 
 log = logging.getLogger("ledger.api")
@@ -73,6 +75,16 @@ async def _keep(ledger: Ledger) -> None:
         await asyncio.sleep(ledger.settings.keeper_interval)
 
 
+async def _do_duties(ledger: Ledger) -> None:
+    """Background task: the duties time makes due, done by the registry itself (ledger.services.duties)."""
+    while True:
+        await asyncio.sleep(ledger.settings.duties_interval)
+        try:
+            await asyncio.to_thread(run_duties, ledger)
+        except Exception:  # a chain that does not answer, a refused act: try again next round
+            log.exception("duty pass failed")
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API for one ledger installation."""
     ledger = ledger or Ledger(settings or Settings.from_env())
@@ -87,6 +99,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
             tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
         tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
+        if ledger.settings.duties_interval and ledger.accounts.with_role("registrar"):
+            tasks.append(asyncio.create_task(_do_duties(ledger)))
         # the index follows the chain: every query reads it (issue #10)
         follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
         yield
@@ -113,10 +127,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if isinstance(exc, ChainUnavailableError):
             watch.invalidate()  # the next request re-checks, and follows the node if it moved
         if isinstance(exc, TransactionPendingError):
-            response = _error(exc.http_status, exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
+            response = _error(status_of(exc), exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        return _error(exc.http_status, exc.code, exc.user_message)
+        if isinstance(exc, ContractRevertError):  # the contract's own error name, for programs
+            return _error(status_of(exc), exc.code, exc.user_message, refusal=exc.error_name)
+        return _error(status_of(exc), exc.code, exc.user_message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -130,7 +146,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         status = await run_in_threadpool(watch.check)
         if not status.ok:  # e.g. a call to a contract that is gone: the chain's state explains it
             error = error_of(status)
-            return _error(error.http_status, error.code, error.user_message, chain=status.status)
+            return _error(status_of(error), error.code, error.user_message, chain=status.status)
         log.exception("unexpected error", exc_info=exc)
         return _error(500, "internal_error", "internal error; it has been logged")
 
@@ -160,6 +176,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     app.include_router(evidence.router)
     app.include_router(registrations.router)
+    app.include_router(applications.router)
+    app.include_router(filings.router)
     app.include_router(checkpoints.router)
     app.include_router(trust.router)
     app.include_router(pages.router)

@@ -11,25 +11,41 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from ledger.context import Ledger
+from ledger.document_schemas import problems
 from ledger.errors import LedgerValueError
 from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
-from ledger.lifecycle import ObjectionStatus, Right, UnitStatus
+from ledger.lifecycle import Right
 from ledger.models import Application
-from ledger.numbering import unit_id, validate_number
-from ledger.profiles import ObjectType
-from ledger.registry import objection_id
+from ledger.services import applications
+from ledger.services.duties import run_duties
 from ledger.services.registrations import registration
-from ledger.workdays import last_day
-from ledger.workflow import CHINA, State
+from ledger.services.schemas import (
+    RIGHT_BITS,
+    AuthorityActCreate,
+    CancellationCreate,
+    ChangeCreate,
+    EntryCreate,
+    InitialApplicationCreate,
+    NoticeObjectionCreate,
+    NoticeObjectionResolution,
+    ObjectionDisposal,
+    ObjectionRegistrationCreate,
+    OrderCreate,
+    ReleaseCreate,
+    RenewalCreate,
+    ReviewDecision,
+    TransferCreate,
+)
+from ledger.workflow import State
 
 app = typer.Typer(help="Registration units: apply, review, notice, register, and every later filing.",
                   no_args_is_help=True)
@@ -63,8 +79,25 @@ def _rights(text: str) -> int:
     return mask
 
 
-def _document(path: Path | None) -> bytes | None:
-    return digest_file(path) if path else None
+M = TypeVar("M", bound=BaseModel)
+
+
+def _form(model: type[M], values: dict[str, Any]) -> M:
+    """The service's input model from command-line values; a bad value is refused naming the field."""
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise LedgerValueError(problems(exc)) from None
+
+
+def _digest_text(path: Path | None) -> str | None:
+    """A document's SHA-256 (0x-hex): the file stays here, its digest is what is recorded."""
+    return to_hex(digest_file(path)) if path else None
+
+
+def _right_names(text: str) -> list[str]:
+    mask = _rights(text)
+    return [name for name, bit in RIGHT_BITS.items() if mask & bit]
 
 
 def _digest_or_file(value: str | None) -> str | None:
@@ -117,7 +150,8 @@ def apply(
     object_type: Annotated[str, typer.Option("--type", help="data_resource, data_product, data_asset ...")],
     name: Annotated[str, typer.Option(help="Name of the data resource or product.")],
     holder_name: Annotated[str, typer.Option(help="The holder's legal name, as the certificate prints it.")],
-    form: Annotated[str, typer.Option(help="Data-asset type: dataset, interface, report, application, other.")],
+    form_: Annotated[str, typer.Option("--form", help="Data-asset type: dataset, interface, report, application, "
+                                       "other.")],
     acquisition: Annotated[str, typer.Option(help="How the data was obtained: original, collected, traded, other.")],
     update_cycle: Annotated[str, typer.Option(help="Update cycle: real_time, daily, monthly, or custom:TEXT.")],
     scenarios: Annotated[str, typer.Option(help="Permitted scenarios, separated by ';'.")],
@@ -140,35 +174,24 @@ def apply(
 ) -> None:
     """File an initial registration application (首次登记申请) with the content its certificate will carry
     (TJIFA §8.2.1: holder's legal name and code, asset name, type, acquisition, update cycle, scenarios, scope)."""
-    try:
-        kind = ObjectType[object_type.upper()]
-    except KeyError:
-        raise LedgerValueError(f"unknown object type {object_type!r}: use "
-                               f"{', '.join(t.name.lower() for t in ObjectType)}") from None
-    identity: dict[str, Any] = {"legal_name": holder_name, "kind": holder_kind}
-    if uscc:
-        identity["uscc"] = uscc
-    payload: dict[str, Any] = {"content": {"holder": identity, "asset": _asset(name, version, form, acquisition,
-                                                                                update_cycle, scenarios, scope,
-                                                                                industry)}}
-    if fingerprint:
-        payload["content_fingerprint"] = _digest_or_file(fingerprint)
-    if data_valid_until:
-        payload["data_valid_until"] = data_valid_until
-    if simple:
-        payload["procedure"] = "simple"
-    application = _ledger(ctx).workflow.apply(kind="initial", profile=profile, holder=holder, actor=actor or holder,
-                                              object_type=kind, rights=_rights(rights), payload=payload,
-                                              document=_document(document))
-    _report(application)
+    cycle, custom = update_cycle, None
+    if update_cycle.startswith("custom:"):
+        cycle, custom = "custom", update_cycle.removeprefix("custom:").strip()
+    form = _form(InitialApplicationCreate, {
+        "profile": profile, "holder": holder, "object_type": object_type,
+        "holder_identity": {"legal_name": holder_name, "kind": holder_kind, "uscc": uscc},
+        "asset": {"name": name, "version": version, "form": form_, "acquisition": acquisition,
+                  "update_cycle": cycle, "update_cycle_custom": custom, "industry": industry, "scope": scope,
+                  "scenarios": [x.strip() for x in scenarios.split(";") if x.strip()]},
+        "rights": _right_names(rights), "document_hash": _digest_text(document),
+        "content_fingerprint": _digest_or_file(fingerprint), "data_valid_until": data_valid_until, "simple": simple})
+    _report(applications.apply_initial(_ledger(ctx), form, actor or holder))
 
 
 @app.command()
 def accept(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Accept an application (受理) and start its formal review."""
-    workflow = _ledger(ctx).workflow
-    workflow.accept(application, actor)
-    _report(workflow.begin_review(application, actor))
+    _report(applications.accept(_ledger(ctx), application, actor))
 
 
 @app.command()
@@ -182,72 +205,71 @@ def review(
 ) -> None:
     """Review: pass the formal review, file the third-party report (--as reviewer), request a supplement, or
     reject."""
-    workflow = _ledger(ctx).workflow
     if sum((passed, report is not None, supplement is not None, reject is not None)) != 1:
         raise LedgerValueError("give exactly one of --pass, --report, --supplement, --reject")
-    if passed:
-        result = workflow.pass_formal_review(application, actor)
-    elif report is not None:
-        result = workflow.file_review(application, actor, digest_file(report))
-    elif supplement is not None:
-        result = workflow.request_supplement(application, actor, supplement)
-    else:
-        result = workflow.reject(application, actor, reject or "")
-    _report(result)
+    decision = "pass" if passed else "report" if report is not None else "supplement" if supplement else "reject"
+    form = _form(ReviewDecision, {"decision": decision, "report_hash": _digest_text(report),
+                                  "reason": supplement if supplement is not None else reject})
+    _report(applications.review(_ledger(ctx), application, actor, form))
 
 
 @app.command()
 def resubmit(ctx: typer.Context, application: str, actor: AsOption,
              document: Annotated[Path | None, typer.Option(help="The corrected materials.")] = None) -> None:
     """Resubmit after a supplement request."""
-    _report(_ledger(ctx).workflow.resubmit(application, actor, _document(document)))
+    _report(applications.resubmit(_ledger(ctx), application, actor, _digest_text(document)))
 
 
 @app.command()
 def approve(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Approve (the registration number is allocated now)."""
-    _report(_ledger(ctx).workflow.approve(application, actor))
+    _report(applications.approve(_ledger(ctx), application, actor))
 
 
 @app.command()
 def notice(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Start the public notice (公示) for the profile's period."""
-    _report(_ledger(ctx).workflow.start_notice(application, actor))
+    _report(applications.start_notice(_ledger(ctx), application, actor))
 
 
 @app.command()
 def register(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Record the registration on chain once notice (if any) has passed; a registered one is left as it is."""
-    _report(_ledger(ctx).workflow.register(application, actor))
+    _report(applications.register(_ledger(ctx), application, actor))
 
 
 @app.command()
 def withdraw(ctx: typer.Context, application: str, actor: AsOption) -> None:
     """Withdraw an application before approval (撤回, DL art. 17): the applicant, or the registry."""
-    _report(_ledger(ctx).workflow.withdraw(application, actor))
+    _report(applications.withdraw(_ledger(ctx), application, actor))
 
 
-@app.command()
-def applications(
+@app.command("applications")
+def list_applications(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only this state (submitted, in_public_notice ...).")] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
     """List applications by state: what waits, what is stuck, what is done."""
-    table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated")
-    for row in _reader(ctx).workflow.applications(state, kind):
+    page = applications.applications(_reader(ctx), state, kind, limit=500)
+    table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated",
+                  title=f"{page.count} application(s)")
+    for row in page.data:
         table.add_row(row.id[:12], row.kind, row.profile, row.state, row.registration_number or "", row.holder,
                       row.updated_at.isoformat(timespec="seconds"))
     console.print(table)
 
 
 @app.command()
-def duties(ctx: typer.Context) -> None:
-    """Apply the deadlines that decide by themselves (an objection not resolved in time: AH art. 22, GD art. 23)."""
-    moved = _ledger(ctx).workflow.enforce_deadlines()
-    for row in moved:
-        _report(row)
-    console.print(f"{len(moved)} application(s) moved by a deadline", highlight=False)
+def duties(ctx: typer.Context, actor: AsOption = "registrar") -> None:
+    """Do the duties time made due (``ledger serve`` does them by itself): lapse objections (SZ art. 20), record
+    expiries and cancel under GZ art. 35, register applications whose notice ended, issue renewal reminders, and
+    end applications whose notice objection was not resolved in time (AH art. 22, GD art. 23)."""
+    done = run_duties(_ledger(ctx), actor)
+    console.print(f"{done.ended_by_deadline} application(s) moved by a deadline; {done.lapsed} objection(s) lapsed; "
+                  f"{done.expired} registration(s) expired, {done.cancelled} cancellation(s) filed; "
+                  f"{done.registered} registered after their notice; {done.reminded} renewal reminder(s)",
+                  highlight=False)
 
 
 @app.command("object")
@@ -269,35 +291,29 @@ def object_(
     objector gets its proof (异议登记证明) with the court/arbitration filing deadline."""
     ledger = _ledger(ctx)
     if "-" not in target:
-        _report(ledger.workflow.object(target, objector, grounds, objector_name=objector_name,
-                                       objector_id=objector_id, evidence=_document(evidence)))
+        form = _form(NoticeObjectionCreate, {"grounds": grounds, "objector_name": objector_name or objector,
+                                             "objector_id": objector_id or "-",
+                                             "evidence_hash": _digest_text(evidence)})
+        _report(applications.object_to_notice(ledger, target, objector, form))
         return
-    from ledger.pdf import render_pdf
-    from ledger.services.documents import register_objection
-
     if evidence is None or not objector_name or not objector_id:
         raise LedgerValueError("an objection registration records the objector's identity and evidence: give "
                                "--objector-name, --objector-id and --evidence (SZ art. 20)")
-    number = validate_number(target)
-    oid, deadline, proof = register_objection(
-        ledger, number, objector=objector, objector_name=objector_name, id_kind=objector_id_kind,
-        id_number=objector_id, matter=matter or f"登记单元 {number} 的登记内容", grounds=grounds,
-        evidence=digest_file(evidence), actor=actor)
-    if proof is None:
+    registered = applications.register_objection(ledger, target, actor, _form(ObjectionRegistrationCreate, {
+        "objector": objector, "objector_name": objector_name, "objector_id": objector_id,
+        "objector_id_kind": objector_id_kind, "grounds": grounds, "matter": matter,
+        "evidence_hash": _digest_text(evidence)}))
+    number = registered.registration_number
+    if registered.proof is None:
         console.print(f"objection registered on {number}: it stands until decided (no filing deadline)",
                       highlight=False)
         return
-    out = proof_out or Path(f"objection-{number}-{to_hex(oid)[2:10]}.pdf")
-    out.write_bytes(render_pdf(proof))
-    until = f"{last_day(deadline).isoformat()} 24:00 China time"
-    console.print(f"objection registered on {number}; court/arbitration filing due by {until}; proof written to "
-                  f"{out}", highlight=False)
+    from ledger.pdf import render_pdf
 
-
-def _matter(grounds: str) -> bytes:
-    from ledger.services.documents import objection_matter
-
-    return objection_matter(grounds)
+    out = proof_out or Path(f"objection-{number}-{registered.objection_id[2:10]}.pdf")
+    out.write_bytes(render_pdf(registered.proof))
+    console.print(f"objection registered on {number}; court/arbitration filing due by {registered.deadline}; "
+                  f"proof written to {out}", highlight=False)
 
 
 @app.command()
@@ -309,9 +325,7 @@ def litigation(
     actor: AsOption = "registrar",
 ) -> None:
     """Record that the objector lodged a court or arbitration filing in time (SZ art. 20): no lapse."""
-    ledger = _ledger(ctx)
-    oid = objection_id(unit_id(validate_number(number)), _matter(grounds))
-    ledger.assets.transact(ledger.sender(actor), "recordObjectionLitigation", oid, digest_file(notice_of_acceptance))
+    applications.record_litigation(_ledger(ctx), number, grounds, actor, to_hex(digest_file(notice_of_acceptance)))
     console.print("court/arbitration acceptance recorded: the objection stands until decided", highlight=False)
 
 
@@ -332,21 +346,20 @@ def resolve(
             raise LedgerValueError("name the objection by its --grounds")
         if order is None:
             raise LedgerValueError("an objection registration is disposed of by a judgment, ruling or award: --order")
-        oid = objection_id(unit_id(validate_number(target)), _matter(grounds))
-        ledger.assets.transact(ledger.sender(actor), "resolveObjection", oid, upheld, digest_file(order))
+        applications.dispose_of_objection(ledger, target, grounds, actor, _form(ObjectionDisposal, {
+            "upheld": upheld, "document_hash": _digest_text(order)}))
         console.print(f"objection {'upheld' if upheld else 'dismissed'}")
     else:
-        _report(ledger.workflow.resolve_objection(target, actor, upheld, objection=objection))
+        _report(applications.resolve_notice_objection(ledger, target, actor, _form(NoticeObjectionResolution, {
+            "upheld": upheld, "objection": objection})))
 
 
 @app.command()
 def lapse(ctx: typer.Context, number: str, grounds: Annotated[str, typer.Option(help="Grounds of the objection.")],
           actor: AsOption = "registrar") -> None:
     """Lapse an objection registration whose filing deadline passed without a court/arbitration filing."""
-    ledger = _ledger(ctx)
-    oid = objection_id(unit_id(validate_number(number)), _matter(grounds))
-    ledger.assets.transact(ledger.sender(actor), "lapseObjection", oid)
-    console.print(f"objection lapsed: {ObjectionStatus(ledger.assets.objection(oid)['status']).name.lower()}")
+    applications.lapse_objection(_ledger(ctx), number, grounds, actor)
+    console.print("objection lapsed", highlight=False)
 
 
 @app.command()
@@ -354,45 +367,20 @@ def order(ctx: typer.Context, number: str,
           document: Annotated[Path, typer.Option("--order", help="The judgment, ruling or award.")],
           actor: AsOption = "court") -> None:
     """Record a court or arbitration order concerning a unit (the judicial role); ex-officio acts cite it."""
-    ledger = _ledger(ctx)
-    ledger.assets.transact(ledger.sender(actor), "recordJudicialOrder", unit_id(validate_number(number)),
-                           digest_file(document))
-    console.print(f"order {to_hex(digest_file(document))} recorded for {number}", highlight=False)
+    act = applications.record_order(_ledger(ctx), number, actor, _form(OrderCreate, {
+        "document_hash": _digest_text(document)}))
+    console.print(f"order {act.subject} recorded for {act.registration_number}", highlight=False)
 
 
-def _file(ctx: typer.Context, kind: str, number: str, actor: str, *, counterparty: str | None = None,
-          rights: int = Right.ALL, payload: dict[str, Any] | None = None, document: Path | None = None,
-          risk: Path | None = None, filer: str | None = None) -> None:
-    """Files a post-registration application and runs it as far as the rules allow without waiting."""
-    ledger = _ledger(ctx)
-    number = validate_number(number)
-    unit = ledger.assets.unit(unit_id(number))
-    if unit["status"] is UnitStatus.NONE:
-        raise LedgerValueError(f"no registration unit {number}")
-    profile = next(p for p in ledger.workflow.profiles.values() if p.id == unit["profile_id"])
-    owner = ledger.workflow.account_of(unit["holder"])
-    if owner is None:
-        raise LedgerValueError("the unit's holder is not in the accounts file")
-    extra = dict(payload or {})
-    if risk is not None:
-        extra["risk_acknowledgement"] = to_hex(digest_file(risk))
-    workflow = ledger.workflow
-    application = workflow.apply(kind=kind, profile=profile.code, holder=owner, actor=filer or actor, number=number,
-                                 counterparty=counterparty, rights=rights, payload=extra, document=_document(document))
-    registrar = actor if actor in [a.name for a in ledger.accounts.with_role("registrar")] else "registrar"
-    for step in (workflow.accept, workflow.begin_review):
-        application = step(application.id, registrar)
-    if profile.needs_review(kind):
-        application = workflow.pass_formal_review(application.id, registrar)
-        _report(application, f"; {profile.code} needs a third-party review: `ledger registry review "
-                             f"{application.id[:12]} --report FILE --as reviewer`, then approve and register")
-        return
-    application = workflow.approve(application.id, registrar)
-    if workflow.needs_notice(application):
-        application = workflow.start_notice(application.id, registrar)
-        _report(application, f"; after it run `ledger registry register {application.id[:12]}`")
-        return
-    _report(workflow.register(application.id, actor))
+def _filed(filed: applications.Filed) -> None:
+    app_id = filed.application.id[:12]
+    if filed.waiting_for == "review":
+        _report(filed.application, f"; {filed.application.profile} needs a third-party review: `ledger registry "
+                                   f"review {app_id} --report FILE --as reviewer`, then approve and register")
+    elif filed.waiting_for == "notice":
+        _report(filed.application, f"; after it run `ledger registry register {app_id}`")
+    else:
+        _report(filed.application)
 
 
 RightsOption = Annotated[str, typer.Option(help="Rights concerned: holding, processing-use, product-operation, all.")]
@@ -408,8 +396,9 @@ def licence(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(hel
             until: Annotated[str | None, typer.Option(help="Licence term end, YYYY-MM-DD.")] = None,
             contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Licence registration (许可登记): a licence entry on the rights page."""
-    _file(ctx, "licence", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
-          payload={"valid_until": _end_of(until)} if until else None)
+    form = _form(EntryCreate, {"counterparty": to, "rights": _right_names(rights), "valid_until": until,
+                               "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
+    _filed(applications.file_entry(_ledger(ctx), "licence", number, actor, form))
 
 
 @app.command()
@@ -417,15 +406,17 @@ def pledge(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(help
            rights: RightsOption = "all", until: Annotated[str | None, typer.Option(help="Term end.")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Pledge (质押) entered on the additional-rights page (他项权益页); the pledgor and the pledgee both sign."""
-    _file(ctx, "pledge", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
-          payload={"valid_until": _end_of(until)} if until else None)
+    form = _form(EntryCreate, {"counterparty": to, "rights": _right_names(rights), "valid_until": until,
+                               "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
+    _filed(applications.file_entry(_ledger(ctx), "pledge", number, actor, form))
 
 
 @app.command()
 def release(ctx: typer.Context, number: str, entry: Annotated[int, typer.Option(help="Rights-page entry id.")],
             contract: DocOption = None, actor: AsOption = "registrar") -> None:
     """Release a pledge or licence entry of this unit (with the counterparty's consent)."""
-    _file(ctx, "release", number, actor, payload={"entry_id": entry}, document=contract)
+    form = _form(ReleaseCreate, {"entry_id": entry, "document_hash": _digest_text(contract)})
+    _filed(applications.file_release(_ledger(ctx), number, actor, form))
 
 
 @app.command()
@@ -438,32 +429,27 @@ def transfer(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(he
              actor: AsOption = "registrar") -> None:
     """Transfer registration (转移登记): joint signatures under TJIFA, the transferee alone under SZ/AH; a pledged
     unit needs its pledgees' consent."""
-    payload: dict[str, Any] = {}
-    if new_holder_name:
-        payload["new_holder"] = {"legal_name": new_holder_name, "uscc": new_holder_uscc, "kind": new_holder_kind}
-    _file(ctx, "transfer", number, actor, counterparty=to, rights=_rights(rights), document=contract, risk=risk,
-          payload=payload)
+    new_holder = {"legal_name": new_holder_name, "uscc": new_holder_uscc, "kind": new_holder_kind} \
+        if new_holder_name else None
+    form = _form(TransferCreate, {"to": to, "rights": _right_names(rights), "new_holder": new_holder,
+                                  "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
+    _filed(applications.file_transfer(_ledger(ctx), number, actor, form))
 
 
 @app.command()
 def change(ctx: typer.Context, number: str, name: NameOption = None, version: VersionOption = None,
-           form: FormOption = None, acquisition: AcquisitionOption = None, update_cycle: CycleOption = None,
+           form_: FormOption = None, acquisition: AcquisitionOption = None, update_cycle: CycleOption = None,
            scenarios: ScenariosOption = None, scope: ScopeOption = None,
            holder_name: Annotated[str | None, typer.Option(help="The holder's new legal name.")] = None,
            uscc: Annotated[str | None, typer.Option(help="The holder's new credit code.")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Change registration (变更登记): the certificate is reissued with the changed content — everything else
     carried forward — and the old version is superseded."""
-    changes: dict[str, Any] = {}
-    asset = _asset(name, version, form, acquisition, update_cycle, scenarios, scope)
-    if asset:
-        changes["asset"] = asset
+    asset = _asset(name, version, form_, acquisition, update_cycle, scenarios, scope)
     holder = {k: v for k, v in (("legal_name", holder_name), ("uscc", uscc)) if v}
-    if holder:
-        changes["holder"] = holder
-    if not changes:
-        raise LedgerValueError("a change registration changes something: give the changed fields")
-    _file(ctx, "change", number, actor, document=contract, risk=risk, payload={"changes": changes})
+    form = _form(ChangeCreate, {"asset": asset or None, "holder": holder or None,
+                                "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
+    _filed(applications.file_change(_ledger(ctx), number, actor, form))
 
 
 @app.command()
@@ -481,7 +467,9 @@ def cancel(ctx: typer.Context, number: str,
     if len(given) > 1:
         raise LedgerValueError("give one ground: --court-order, --ex-officio or --expired")
     ground, document = given[0] if given else ("holder", contract)
-    _file(ctx, "cancellation", number, actor, payload={"ground": ground}, document=document, risk=risk)
+    form = _form(CancellationCreate, {"ground": ground, "document_hash": _digest_text(document),
+                                      "risk_acknowledgement": _digest_text(risk)})
+    _filed(applications.file_cancellation(_ledger(ctx), number, actor, form))
 
 
 @app.command()
@@ -489,34 +477,31 @@ def renew(ctx: typer.Context, number: str, contract: DocOption = None,
           data_valid_until: Annotated[str | None, typer.Option(help="The data's own validity, if shorter.")] = None,
           actor: AsOption = "registrar") -> None:
     """Renewal (续期; DL: annual review 年审) within the window before expiry."""
-    _file(ctx, "renewal", number, actor, document=contract,
-          payload={"data_valid_until": data_valid_until} if data_valid_until else None)
+    form = _form(RenewalCreate, {"data_valid_until": data_valid_until, "document_hash": _digest_text(contract)})
+    _filed(applications.file_renewal(_ledger(ctx), number, actor, form))
+
+
+def _authority_act(ctx: typer.Context, kind: str, number: str, grounds: Path, actor: str) -> None:
+    form = _form(AuthorityActCreate, {"document_hash": _digest_text(grounds)})
+    _filed(applications.file_authority_act(_ledger(ctx), kind, number, actor, form))
 
 
 @app.command()
 def suspend(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
     """Suspend a registration (中止, DL art. 22): by the registry, or a court (--as court)."""
-    _file(ctx, "suspension", number, actor, document=grounds)
+    _authority_act(ctx, "suspension", number, grounds, actor)
 
 
 @app.command()
 def reinstate(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
     """Lift a suspension (a court's only by the court)."""
-    _file(ctx, "reinstatement", number, actor, document=grounds)
+    _authority_act(ctx, "reinstatement", number, grounds, actor)
 
 
 @app.command()
 def revoke(ctx: typer.Context, number: str, grounds: GroundsOption, actor: AsOption = "registrar") -> None:
     """Revoke a registration (撤销, AH art. 23, GD art. 22, GZ art. 34) with the decision that grounds it."""
-    _file(ctx, "revocation", number, actor, document=grounds)
-
-
-def _end_of(day: str) -> int:
-    try:
-        moment = datetime.combine(datetime.fromisoformat(day).date() + timedelta(days=1), time(), CHINA)
-    except ValueError:
-        raise LedgerValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
-    return int(moment.timestamp())
+    _authority_act(ctx, "revocation", number, grounds, actor)
 
 
 @app.command()

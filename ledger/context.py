@@ -27,6 +27,7 @@ from ledger.profiles import JurisdictionProfile, load_profiles
 from ledger.proofs.checkpoints import CheckpointStore
 from ledger.proofs.timestamping import TimeService
 from ledger.registry import AssetRegistryClient
+from ledger.registry_acts import act_completed
 from ledger.workflow import Workflow, today_in_china
 
 
@@ -75,6 +76,7 @@ class Ledger:
         outbox = Outbox(self.engine, self.client, self.deployment.deployment_id)
         outbox.on_complete("batch", batch_completed)
         outbox.on_complete("application", lambda session, outcome: self.workflow.complete(session, outcome))
+        outbox.on_complete("act", act_completed(self.deployment.deployment_id))
         return outbox
 
     @cached_property

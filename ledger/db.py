@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -40,9 +45,67 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The revision a database created before migrations existed (``create_all``) is taken to be at.
+BASELINE = "0001"
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates at a time: a PostgreSQL advisory lock, or a lock file beside the SQLite database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7261626)")  # any fixed key: "ledger migrations"
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(7261626)")
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock = Path(database + ".migrate.lock")
+    create_private(lock)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def init_db(engine: Engine) -> None:
-    """Creates missing tables (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+    """Brings the schema to the newest migration (Alembic; idempotent, one process at a time). A database made
+    before migrations existed (its tables created directly) is stamped at the baseline first."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return
+    with _migration_lock(engine), engine.begin() as conn:
+        config = _alembic_config(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is None and inspect(conn).has_table("application"):  # made by create_all, before migrations
+            SQLModel.metadata.create_all(conn)  # the tables it lacks; then it is at the baseline
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
 
 
 @contextmanager

@@ -392,7 +392,26 @@ class ObjectionProof(_Content):
         return self
 
 
+class ExpiryAnnouncement(_Content):
+    """注销公告 (GZ art. 35): a registration not renewed in time is cancelled by the registry, and announced."""
+
+    schema_: Literal["ledger.expiry-announcement/1"] = Field(alias="schema")
+    title: Literal["数据要素登记注销公告"]
+    registry: Name
+    registration_number: str = Field(pattern=NUMBER)
+    valid_until: IsoDate  # the validity's last day (ended 24:00 China time)
+    announced_on: IsoDate
+    rule: NonBlank
+
+    @model_validator(mode="after")
+    def _after_expiry(self) -> ExpiryAnnouncement:
+        if self.announced_on <= self.valid_until:
+            raise ValueError("announced_on: must be after valid_until (the validity has ended)")
+        return self
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "ledger.expiry-announcement/1": ExpiryAnnouncement,
     "ledger.certificate/1": Certificate,
     "ledger.certificate/2": CertificateV2,
     "ledger.rights-page/1": RightsPage,

@@ -335,6 +335,17 @@ def cancellation_proof(*, registration_number: str, registry: str, ground: str, 
     }
 
 
+def expiry_announcement(*, registry: str, registration_number: str, valid_until: date,
+                        announced_on: date) -> dict[str, Any]:
+    """注销公告 (GZ art. 35): the registration was not renewed within its validity; the registry cancels it and
+    announces the cancellation. Its hash grounds the ex-officio cancellation on chain."""
+    return _validated({
+        "schema": "ledger.expiry-announcement/1", "title": "数据要素登记注销公告", "registry": registry,
+        "registration_number": registration_number, "valid_until": valid_until.isoformat(),
+        "announced_on": announced_on.isoformat(), "rule": "GZ art. 35",
+    }, "the expiry announcement")
+
+
 def certificate_annexes(*, rights_page: dict[str, Any] | None = None,
                         evidence_report: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """The annexes a certificate PDF prints after the certificate (pass them as the bundle's

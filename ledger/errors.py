@@ -1,7 +1,7 @@
 """One exception tree for the whole ledger.
 
 Every error carries a ``user_message`` fit to show a person as is, and a stable machine-readable
-``code`` the API returns. The API maps each class to one HTTP status (``http_status``); the CLI prints
+``code`` the API returns. The API maps each class to one HTTP status (``api/errors.py``); the CLI prints
 ``user_message`` on one line and exits non-zero.
 """
 
@@ -12,7 +12,6 @@ class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
 
     code = "ledger_error"
-    http_status = 500
 
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
@@ -23,35 +22,30 @@ class LedgerValueError(LedgerError, ValueError):
     """Input is malformed (a digest of the wrong length, an unknown algorithm ...)."""
 
     code = "invalid_input"
-    http_status = 422
 
 
 class ConfigurationError(LedgerError):
     """Configuration is missing or inconsistent (no accounts file, no RPC endpoint ...)."""
 
     code = "configuration_error"
-    http_status = 503
 
 
 class ToolchainError(LedgerError):
     """The offline Solidity toolchain (npm solc, node) is missing or failed."""
 
     code = "toolchain_error"
-    http_status = 500
 
 
 class NodeError(LedgerError):
     """The local chain node could not be started, stopped or reached."""
 
     code = "node_unavailable"
-    http_status = 503
 
 
 class TimeStampError(LedgerError):
     """The time-stamping authority (RFC 3161 TSA) did not answer, or answered with no usable token."""
 
     code = "tsa_unavailable"
-    http_status = 503
 
 
 class ChainUnavailableError(NodeError):
@@ -64,7 +58,6 @@ class DeploymentError(LedgerError):
     """No usable deployment for the connected chain."""
 
     code = "not_deployed"
-    http_status = 503
 
 
 class ChainResetError(DeploymentError):
@@ -85,7 +78,6 @@ class TransactionError(LedgerError):
     """A transaction was rejected by the chain or reverted."""
 
     code = "transaction_failed"
-    http_status = 502
 
 
 class TransactionPendingError(LedgerError):
@@ -93,7 +85,6 @@ class TransactionPendingError(LedgerError):
     caller may retry (the API answers 503 with Retry-After)."""
 
     code = "transaction_pending"
-    http_status = 503
 
     def __init__(self, user_message: str, tx_hashes: list[str], retry_after: int = 5) -> None:
         super().__init__(user_message)
@@ -105,7 +96,6 @@ class ContractRevertError(TransactionError):
     """A contract refused the call with a custom error; ``error_name`` and ``args`` identify it."""
 
     code = "contract_refused"
-    http_status = 409
 
     def __init__(self, user_message: str, error_name: str, args: dict[str, object]) -> None:
         super().__init__(user_message)
@@ -117,49 +107,42 @@ class WorkflowError(LedgerError):
     """A step that the application's state or the rules do not allow."""
 
     code = "workflow_refused"
-    http_status = 409
 
 
 class UnauthorizedError(LedgerError):
     """No or an unknown credential was presented."""
 
     code = "unauthorized"
-    http_status = 401
 
 
 class ForbiddenError(LedgerError):
     """The credential is valid but its account lacks the role the operation needs."""
 
     code = "forbidden"
-    http_status = 403
 
 
 class AlreadyAnchoredError(LedgerError):
     """The digest is already anchored (anchors are unique and immutable)."""
 
     code = "already_anchored"
-    http_status = 409
 
 
 class NotFoundError(LedgerError):
     """The thing asked for does not exist."""
 
     code = "not_found"
-    http_status = 404
 
 
 class PayloadTooLargeError(LedgerError):
     """A request body is larger than the limit for its route (refused before it is read)."""
 
     code = "payload_too_large"
-    http_status = 413
 
 
 class RequestTimeoutError(LedgerError):
     """A request body stopped arriving: nothing came for longer than the body timeout."""
 
     code = "request_timeout"
-    http_status = 408
 
 
 class RecognitionRefused(LedgerError):
@@ -168,7 +151,6 @@ class RecognitionRefused(LedgerError):
     (superseded, cancelled, expired, suspended, revoked, under objection)."""
 
     code = "recognition_refused"
-    http_status = 422
 
     def __init__(self, user_message: str, check: str) -> None:
         super().__init__(user_message)

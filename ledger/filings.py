@@ -66,7 +66,6 @@ class FilingRefused(LedgerValueError):
     """A filing the rules or the unit's state do not allow; the message says which rule."""
 
     code = "filing_refused"
-    http_status = 409
 
 
 @dataclass(frozen=True)

@@ -244,3 +244,30 @@ class IdempotentRequest(SQLModel, table=True):
     hash_algorithm: int
     mode: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RegistryAct(SQLModel, table=True):
+    """An act of the registry on a unit outside the filing workflow, with the rule it applies: what time made due
+    (an objection registration lapsed, SZ art. 20; an expiry, TJIFA §8.3.3; a cancellation after expiry, GZ art. 35;
+    a notice that ended; a renewal reminder — issue #10 §4, actor "system") and what an authority did (an objection
+    registered, its court filing recorded, its disposal; a judicial order recorded — issue #11). One row per act:
+    the chain's acts are recorded by the outbox when their transaction is mined, in the same database transaction."""
+
+    __tablename__ = "registry_act"
+    __table_args__ = (UniqueConstraint("deployment", "kind", "subject", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment: str = Field(index=True)
+    kind: str = Field(description="objection_lapse, expiry, expiry_cancellation, notice_end, renewal_reminder, "
+                      "objection, objection_litigation, objection_resolution, judicial_order")
+    subject: str = Field(description="the objection id, unit id or application id it concerns")
+    unit_id: str | None = Field(default=None, index=True)
+    registration_number: str | None = None
+    rule: str = Field(description="the rule key it applies (REGISTRATION_RULES)")
+    due_at: int = Field(sa_column=Column(BigInteger, nullable=False), description="when it fell due or was "
+                        "done (unix s): a duty is done once per due time")
+    actor: str = Field(default="system", description="the account that acted, or system for a duty")
+    document_hash: str | None = Field(default=None, description="the governing document's SHA-256, if any")
+    done_at: datetime = Field(default_factory=utcnow)
+    detail: str
+    tx_hash: str | None = None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import LedgerDep, OperatorDep
+from api.deps import ActorDep, LedgerDep
 from api.limits import streamed_upload
 from api.routes.evidence import ERRORS
 from ledger.errors import PayloadTooLargeError
@@ -45,7 +45,7 @@ class RecognitionPublic(BaseModel):
 @router.post("/import", response_model=RecognitionPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 @streamed_upload
 async def import_recognition(
-    ledger: LedgerDep, operator: OperatorDep,
+    ledger: LedgerDep, actor: ActorDep,
     package: Annotated[UploadFile, File(description="The recognition package (ledger.recognition-package/1).")],
     profile: Annotated[str | None, Form(description="Profile to register under (default: the certificate's "
                                         "jurisdiction).")] = None,
@@ -56,7 +56,7 @@ async def import_recognition(
     raw = await package.read(MAX_PACKAGE_BYTES + 1)
     if len(raw) > MAX_PACKAGE_BYTES:
         raise PayloadTooLargeError(f"a recognition package is at most {MAX_PACKAGE_BYTES:,} bytes")
-    done = await run_in_threadpool(import_package, ledger, raw, actor=operator.account, profile=profile)
+    done = await run_in_threadpool(import_package, ledger, raw, actor=actor, profile=profile)
     app = done.application
     return {"application_id": app.id, "state": app.state, "profile": app.profile, "holder": app.holder,
             "registration_number": app.registration_number, "waiting_for": done.waiting_for,

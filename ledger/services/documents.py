@@ -9,14 +9,13 @@ certificate that was later superseded or cancelled says so when verified (issue 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
 from ledger.context import Ledger
-from ledger.db import session_scope
-from ledger.documents import certificate_annexes, document_hash, objection_proof, rights_page
+from ledger.documents import certificate_annexes, rights_page
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.evidence import EvidenceKind
 from ledger.hashing import HashAlgorithm, canonical_json, digest_bytes, to_hex
@@ -24,10 +23,8 @@ from ledger.lifecycle import UnitStatus
 from ledger.models import StoredDocument
 from ledger.numbering import unit_id, validate_number
 from ledger.pdf import render_pdf
-from ledger.registry import objection_id
 from ledger.services import registrations
 from ledger.services.proofs import export_evidence_bundle
-from ledger.workdays import last_day
 
 
 def certificate_pdf(ledger: Ledger, number: str, base_url: str, requested_by: str = "",
@@ -81,47 +78,3 @@ def rights_page_of(ledger: Ledger, number: str) -> dict[str, Any]:
         {"entry_id": e.entry_id, "kind": e.kind, "counterparty": e.counterparty, "rights": e.rights_mask,
          "valid_until": date.fromisoformat(e.valid_until) if e.valid_until else None,
          "active": e.status == "active", "contract_hash": e.contract_hash} for e in entries])
-
-
-def objection_matter(grounds: str) -> bytes:
-    """An objection's identity: its normalised grounds (the same text = the same objection; after a lapse it may
-    not be filed again, SZ art. 20)."""
-    return digest_bytes(" ".join(grounds.split()).encode())
-
-
-def register_objection(ledger: Ledger, number: str, *, objector: str, objector_name: str, id_kind: str,
-                       id_number: str, matter: str, grounds: str, evidence: bytes, actor: str = "registrar",
-                       ) -> tuple[bytes, int, dict[str, Any] | None]:
-    """An objection registration (异议登记, SZ art. 20) on a registered unit: written on the unit's record on
-    chain, and — where the rules give the objector a filing deadline — its proof (异议登记证明) issued and kept.
-    The proof is checked before anything is written. Returns (objection id, deadline, proof or None)."""
-    number = validate_number(number)
-    uid = unit_id(number)
-    unit = ledger.assets.unit(uid)
-    if unit["status"] is UnitStatus.NONE:
-        raise NotFoundError(f"no registration unit {number}")
-    profile = next(p for p in ledger.workflow.profiles.values() if p.id == unit["profile_id"])
-    matter_hash = objection_matter(grounds)
-    oid = objection_id(uid, matter_hash)
-
-    def proof(deadline_day: date) -> dict[str, Any]:
-        return objection_proof(
-            registry=ledger.settings.registry_name, registration_number=number, objection_id=oid,
-            objector={"name": objector_name, "id_kind": id_kind, "id_number": id_number,
-                      "account": ledger.accounts.get(objector).address},
-            matter=matter, grounds=grounds, evidence_digests=[evidence], accepted_on=ledger.workflow.chain_date(),
-            filing_deadline=deadline_day)
-
-    if profile.objection_days:
-        proof(ledger.workflow.chain_date() + timedelta(days=profile.objection_days))  # refuse bad input first
-    ledger.assets.transact(ledger.sender(actor), "fileObjection", uid, ledger.accounts.get(objector).address,
-                           matter_hash, evidence)
-    deadline = int(ledger.assets.objection(oid)["deadline"])
-    if not deadline:
-        return oid, 0, None  # AH art. 23: the objection flag stands until decided; no filing deadline to prove
-    document = proof(last_day(deadline))
-    with session_scope(ledger.engine) as session:
-        key = to_hex(document_hash(document))
-        if session.get(StoredDocument, key) is None:
-            session.add(StoredDocument(sha256=key, kind="objection-proof", body=canonical_json(document).decode()))
-    return oid, deadline, document

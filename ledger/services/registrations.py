@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from eth_utils.address import to_checksum_address
@@ -39,7 +39,7 @@ from ledger.indexer.read_models import (
     IxUnit,
 )
 from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
-from ledger.models import StoredDocument
+from ledger.models import RegistryAct, StoredDocument
 from ledger.numbering import unit_id, validate_number
 from ledger.workdays import CHINA, last_day
 
@@ -112,15 +112,20 @@ class CertificatePublic(BaseModel):
 
 
 class HistoryEventPublic(BaseModel):
-    """A recorded transition of a unit with its governing document (REGISTRATION_RULES §4.4)."""
+    """A recorded transition of a unit with its governing document (REGISTRATION_RULES §4.4), or a duty the
+    registry did when time made it due (a lapse, an expiry, a reminder) with the rule key it applied."""
 
-    block_number: int
-    log_index: int
+    source: str = Field(description="chain (a RegistrationRecorded event) or registry (an act of the registry: a "
+                        "duty time made due, an objection or order recorded)")
     action: str
-    document_hash: str
-    actor: str
     at: str
-    tx_hash: str
+    block_number: int | None = None
+    log_index: int | None = None
+    document_hash: str | None = None
+    actor: str | None = None
+    tx_hash: str | None = None
+    rule: str | None = Field(default=None, description="the rule key a duty applied")
+    detail: str | None = None
 
 
 class RegistrationSummary(BaseModel):
@@ -324,9 +329,18 @@ def history(ledger: Ledger, target: str) -> list[HistoryEventPublic]:
         unit = _unit_row(ledger, session, target)
         rows = session.exec(select(IxHistory).where(IxHistory.deployment == key, IxHistory.unit_id == unit.unit_id)
                             .order_by(col(IxHistory.block_number), col(IxHistory.log_index))).all()
-        return [HistoryEventPublic(block_number=r.block_number, log_index=r.log_index,
-                                   action=Action(r.action).name.lower(), document_hash=r.document_hash,
-                                   actor=r.actor, at=_when(r.block_time), tx_hash=r.tx_hash) for r in rows]
+        acts = session.exec(select(RegistryAct).where(RegistryAct.deployment == key,
+                                                       RegistryAct.unit_id == unit.unit_id)
+                              .order_by(col(RegistryAct.id))).all()
+        events = [(r.block_time, HistoryEventPublic(
+            source="chain", block_number=r.block_number, log_index=r.log_index, action=Action(r.action).name.lower(),
+            document_hash=r.document_hash, actor=r.actor, at=_when(r.block_time), tx_hash=r.tx_hash)) for r in rows]
+        for d in acts:
+            done = int(d.done_at.replace(tzinfo=d.done_at.tzinfo or UTC).timestamp())
+            events.append((done, HistoryEventPublic(source="registry", action=d.kind, at=_when(done), actor=d.actor,
+                                                    document_hash=d.document_hash, tx_hash=d.tx_hash, rule=d.rule,
+                                                    detail=d.detail)))
+        return [event for _, event in sorted(events, key=lambda pair: pair[0])]
 
 
 def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50) -> Page[RegistrationSummary]:

@@ -44,7 +44,8 @@ from ledger.proofs.signatures import personal_message_hash
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict
 from ledger.services import registrations
-from ledger.services.documents import certificate_pdf, register_objection
+from ledger.services.applications import register_objection
+from ledger.services.documents import certificate_pdf
 from ledger.services.proofs import trust_list
 from ledger.services.recognition import (
     add_peer,
@@ -54,6 +55,7 @@ from ledger.services.recognition import (
     recognised_from,
     verify_package,
 )
+from ledger.services.schemas import ObjectionRegistrationCreate
 from ledger.tokens import create_token
 from ledger.workflow import State
 from tests.content import content
@@ -250,9 +252,9 @@ def test_a_registration_that_is_not_valid_now_is_refused_with_the_reason(
     assert refused.check == "registry status" and "CANCELLED" in refused.user_message
 
     disputed = a.register("有异议的数据集")
-    register_objection(a.ledger, disputed, objector="holder-b", objector_name="乙方数据有限公司", id_kind="uscc",
-                       id_number="91120116MA05JD1X47", matter="登记的数据来源", grounds="部分数据由异议人采集",
-                       evidence=os.urandom(32))
+    register_objection(a.ledger, disputed, "registrar", ObjectionRegistrationCreate(
+        objector="holder-b", objector_name="乙方数据有限公司", objector_id="91120116MA05JD1X47",
+        matter="登记的数据来源", grounds="部分数据由异议人采集", evidence_hash=to_hex(os.urandom(32))))
     refused = _refused(b.ledger, export_package(a.ledger, disputed).data)
     assert refused.check == "registry status" and "UNDER OBJECTION" in refused.user_message
 
