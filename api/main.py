@@ -29,7 +29,13 @@ from api.routes import applications, checkpoints, evidence, filings, pages, reco
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
-from ledger.errors import ChainUnavailableError, ContractRevertError, LedgerError, TransactionPendingError
+from ledger.errors import (
+    ChainUnavailableError,
+    ConsentRequiredError,
+    ContractRevertError,
+    LedgerError,
+    TransactionPendingError,
+)
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             response = _error(status_of(exc), exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
+        if isinstance(exc, ConsentRequiredError):  # what to sign, for the parties' wallets
+            return _error(status_of(exc), exc.code, exc.user_message, consents=exc.consents)
         if isinstance(exc, ContractRevertError):  # the contract's own error name, for programs
             return _error(status_of(exc), exc.code, exc.user_message, refusal=exc.error_name)
         return _error(status_of(exc), exc.code, exc.user_message)

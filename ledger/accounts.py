@@ -13,7 +13,8 @@ from typing import Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from eth_utils.address import is_address, to_checksum_address
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from ledger.errors import ConfigurationError, LedgerValueError
 from ledger.files import write_private
@@ -57,23 +58,45 @@ DEV_ACCOUNTS: dict[str, tuple[int, list[Role], str | None]] = {
 
 
 class OperatorAccount(BaseModel):
-    """One named key and the roles it should hold on chain."""
+    """One named account: a key this installation holds (the registry's own accounts; every party of a dev
+    ledger), or only an address — a holder, transferee or pledgee who keeps its key in its own wallet and signs its
+    consents there (issue #11 §3)."""
 
     name: str
-    private_key: SecretStr
+    private_key: SecretStr | None = None
+    address_: str | None = Field(default=None, alias="address", description="The account's address, when this "
+                                 "installation holds no key for it.")
     roles: list[Role] = Field(default_factory=list)
     endorser_kind: str | None = None
     display_name: str | None = Field(default=None, description="Who the account is, as the trust list and "
                                      "documents name it (e.g. 天津市公证处).")
 
+    @model_validator(mode="after")
+    def _key_or_address(self) -> OperatorAccount:
+        if self.private_key is None and not self.address_:
+            raise ValueError(f"account {self.name}: give its private_key, or its address (a wallet-held key)")
+        if self.private_key is None and self.address_ is not None:
+            if not is_address(self.address_):
+                raise ValueError(f"account {self.name}: {self.address_!r} is not an address")
+            self.address_ = to_checksum_address(self.address_)
+        return self
+
+    @property
+    def holds_key(self) -> bool:
+        """Whether this installation can sign for the account."""
+        return self.private_key is not None
+
     @property
     def signer(self) -> LocalAccount:
+        if self.private_key is None:
+            raise ConfigurationError(f"this installation holds no key for {self.name} ({self.address_}): it signs "
+                                     "in its own wallet")
         account: LocalAccount = Account.from_key(self.private_key.get_secret_value())
         return account
 
     @property
     def address(self) -> str:
-        return str(self.signer.address)
+        return self.address_ if self.private_key is None and self.address_ else str(self.signer.address)
 
 
 class AccountBook:
@@ -114,6 +137,17 @@ class AccountBook:
         if not found:
             raise ConfigurationError(f"no account with role {role} in the accounts file")
         return found[0]
+
+
+def add_wallet_account(path: Path, name: str, address: str) -> OperatorAccount:
+    """Adds a party known only by its address (its key stays in its own wallet) to the accounts file."""
+    raw = json.loads(path.read_text()) if path.exists() else {"accounts": {}}
+    if name in raw["accounts"]:
+        raise LedgerValueError(f"there is already an account named {name!r}")
+    account = OperatorAccount(name=name, address=address)
+    raw["accounts"][name] = {"address": account.address, "roles": []}
+    write_private(path, json.dumps(raw, indent=2))
+    return account
 
 
 def write_dev_accounts(path: Path) -> None:

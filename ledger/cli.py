@@ -22,6 +22,7 @@ from ledger.chain.node import ENGINES, LocalNode, rpc_ready
 from ledger.cli_proof import checkpoint_app, proof_app, tsa_app
 from ledger.cli_recognition import app as recognition_app
 from ledger.cli_registry import app as registry_app
+from ledger.cli_wallet import accounts_app, wallet_app
 from ledger.config import Settings
 from ledger.context import Ledger
 from ledger.deployment import deploy as deploy_contracts
@@ -40,6 +41,8 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(token_app, name="token")
 app.add_typer(index_app, name="index")
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(registry_app, name="registry")
 app.add_typer(proof_app, name="proof")
 app.add_typer(checkpoint_app, name="checkpoint")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +83,12 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _baseline_tables() -> set[str]:
+    """The tables the baseline migration creates (read from it: what a pre-migration database should have)."""
+    script = next((MIGRATIONS / "versions").glob(f"{BASELINE}_*.py"))
+    return set(re.findall(r"op\.create_table\('(\w+)'", script.read_text(encoding="utf-8")))
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -103,7 +110,9 @@ def init_db(engine: Engine) -> None:
         config = _alembic_config(conn)
         current = MigrationContext.configure(conn).get_current_revision()
         if current is None and inspect(conn).has_table("application"):  # made by create_all, before migrations
-            SQLModel.metadata.create_all(conn)  # the tables it lacks; then it is at the baseline
+            baseline = _baseline_tables()  # the baseline's tables it lacks; then it is at the baseline
+            SQLModel.metadata.create_all(conn, tables=[t for t in SQLModel.metadata.sorted_tables
+                                                       if t.name in baseline])
             command.stamp(config, BASELINE)
         command.upgrade(config, "head")
 

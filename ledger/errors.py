@@ -109,6 +109,17 @@ class WorkflowError(LedgerError):
     code = "workflow_refused"
 
 
+class ConsentRequiredError(WorkflowError):
+    """A registration waits for consents its parties sign in their own wallets (issue #11 §3); ``consents``
+    lists them (id, signer, EIP-712 typed data)."""
+
+    code = "consent_required"
+
+    def __init__(self, user_message: str, consents: list[dict[str, object]]) -> None:
+        super().__init__(user_message)
+        self.consents = consents
+
+
 class UnauthorizedError(LedgerError):
     """No or an unknown credential was presented."""
 

@@ -102,6 +102,9 @@ class Application(SQLModel, table=True):
     notice_end: str | None = None
     notice_official: bool = True
     certificate_hash: str | None = None
+    prepared_on: str | None = Field(default=None, description="the date the registration was prepared for "
+                                    "consents signed in wallets: its certificate is issued as of that date, so "
+                                    "what they signed stays what is registered")
     intent_id: int | None = None  # outbox: the chain_intent (signed transaction) of the chain step
     tx_hash: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -271,3 +274,26 @@ class RegistryAct(SQLModel, table=True):
     done_at: datetime = Field(default_factory=utcnow)
     detail: str
     tx_hash: str | None = None
+
+
+class ConsentRequest(SQLModel, table=True):
+    """A consent a party signs in its own wallet (issue #11 §3): the EIP-712 message the registration needs from
+    it, and — once posted — its signature, checked to be the party's. Kept after registration: the record that
+    the holder (transferee, pledgee) consented to exactly this filing (TJIFA App. 2)."""
+
+    __tablename__ = "consent_request"
+    __table_args__ = (UniqueConstraint("application_id", "signer", "action", "params_hash", "nonce"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", index=True)
+    signer: str = Field(description="the party's address")
+    signer_name: str = Field(description="the party's account name here")
+    unit_id: str
+    action: int
+    params_hash: str
+    nonce: int
+    deadline: int = Field(sa_column=Column(BigInteger, nullable=False))
+    typed_data: str = Field(description="the EIP-712 typed data a wallet shows and signs (JSON)")
+    signature: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    signed_at: datetime | None = None

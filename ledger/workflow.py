@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -37,17 +38,36 @@ from ledger.documents import (
     reissue,
     supplementary_notice,
 )
-from ledger.errors import ContractRevertError, ForbiddenError, LedgerValueError, NotFoundError, WorkflowError
+from ledger.errors import (
+    ConsentRequiredError,
+    ContractRevertError,
+    ForbiddenError,
+    LedgerValueError,
+    NotFoundError,
+    WorkflowError,
+)
 from ledger.filings import AUTHORITY_KINDS, EX_OFFICIO_GROUNDS, FILINGS, FilingRefused
 from ledger.hashing import canonical_json, keccak256, to_hex
 from ledger.lifecycle import Action, UnitStatus
-from ledger.models import Application, ApplicationEvent, ChainIntent, NoticeObjection, StoredDocument, utcnow
+from ledger.models import (
+    Application,
+    ApplicationEvent,
+    ChainIntent,
+    ConsentRequest,
+    NoticeObjection,
+    StoredDocument,
+    utcnow,
+)
 from ledger.numbering import registration_number, unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType, load_profiles
-from ledger.registry import AssetRegistryClient
+from ledger.registry import EMPTY_CONSENT, AssetRegistryClient, consent_typed_data
 from ledger.workdays import china_date, last_day, notice_period
 
 CHINA = timezone(timedelta(hours=8))
+#: How long a party has to sign a consent in its wallet (the consent's deadline, checked on chain).
+WALLET_CONSENT_SECONDS = 7 * 86_400
+#: A stored consent closer than this to its deadline is asked for again rather than sent.
+CONSENT_MARGIN_SECONDS = 600
 __all__ = ["CHINA", "KINDS", "TRANSITIONS", "State", "Workflow", "WorkflowError", "today_in_china"]
 
 
@@ -124,6 +144,7 @@ class Workflow:
         self.profiles = profiles or load_profiles()
         self.outbox = outbox or Outbox(engine, registry.client, deployment_id)
         self.outbox.on_complete("application", self.complete)
+        self._preparing = threading.local()  # the application whose chain call is being built, per thread
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -572,8 +593,18 @@ class Workflow:
 
     def stage(self, app: Application, actor: str) -> ChainIntent:
         """Signs the registration transaction and stores it in the outbox — with the certificate it issues —
-        in one database transaction, without sending it."""
-        call = FILINGS[app.kind](self).call(app)
+        in one database transaction, without sending it. When a party keeps its key in its own wallet and has not
+        signed its consent yet, nothing is staged: the consents are requested (ConsentRequiredError), and the
+        certificate is frozen as of today so that what they sign stays what is registered."""
+        issued = self.issue_date(app)
+        self._preparing.app, self._preparing.missing, self._preparing.new = app, [], 0
+        try:
+            call = FILINGS[app.kind](self).call(app)
+        finally:
+            missing, new = self._preparing.missing, self._preparing.new
+            self._preparing.app = None
+        if missing:
+            self._await_consents(app, issued, missing, new)
         certificate_doc = call.certificate
         sender = self.sender(actor)
         request = self.handle.request(sender, call.function, *call.args)  # a refusal surfaces here, nothing sent
@@ -684,16 +715,75 @@ class Workflow:
 
     # --- what filings need (ledger.filings) ----------------------------------------------------------
 
+    def issue_date(self, app: Application) -> date:
+        """The date the registration's certificate is issued as of: the day it was prepared for wallet consents
+        (so the signed parameters stay the same), else today on the chain."""
+        return date.fromisoformat(app.prepared_on) if app.prepared_on else self.chain_date()
+
     def consent(self, name: str, uid: bytes, action: Action, params: bytes, used: dict[str, int] | None = None,
                 ) -> Any:
-        """``name``'s consent (from the accounts file: dev and tests; holders sign their own in production).
-        ``used`` counts this filing's consents per signer, so one signer's second consent takes the next nonce."""
-        signer = self.accounts.get(name).signer
+        """``name``'s consent: signed here when this installation holds the key (the registry's accounts; every
+        party of a dev ledger), else the one the party signed in its wallet for this application — or, not yet
+        signed, a request for it (issue #11 §3). ``used`` counts this filing's consents per signer, so one
+        signer's second consent takes the next nonce."""
+        account = self.accounts.get(name)
         offset = 0
         if used is not None:
             used[name] = offset = used.get(name, -1) + 1
-        nonce = self.registry.nonce(signer.address) + offset
-        return self.registry.consent(signer, uid, action, params, nonce=nonce).as_tuple()
+        nonce = self.registry.nonce(account.address) + offset
+        if account.holds_key:
+            return self.registry.consent(account.signer, uid, action, params, nonce=nonce).as_tuple()
+        app: Application | None = getattr(self._preparing, "app", None)
+        if app is None:
+            raise WorkflowError(f"{name} signs in its own wallet: its consent is requested when the filing is "
+                                "registered")
+        return self._wallet_consent(app, name, account.address, uid, action, params, nonce)
+
+    def _wallet_consent(self, app: Application, name: str, address: str, uid: bytes, action: Action,
+                        params: bytes, nonce: int) -> Any:
+        now = self.chain_time()
+        with session_scope(self.engine) as session:
+            row = session.exec(select(ConsentRequest).where(
+                ConsentRequest.application_id == app.id, ConsentRequest.signer == address,
+                ConsentRequest.action == int(action), ConsentRequest.params_hash == to_hex(params),
+                ConsentRequest.nonce == nonce).order_by(col(ConsentRequest.id).desc())).first()
+            if row is not None and row.deadline > now + CONSENT_MARGIN_SECONDS:
+                if row.signature:
+                    return (row.nonce, row.deadline, bytes.fromhex(row.signature.removeprefix("0x")))
+            else:
+                deadline = now + WALLET_CONSENT_SECONDS
+                data = consent_typed_data(self.registry.client.chain_id, self.handle.address, uid, action, params,
+                                          nonce, deadline)
+                message = {k: to_hex(v) if isinstance(v, bytes) else v for k, v in data["message"].items()}
+                row = ConsentRequest(application_id=app.id, signer=address, signer_name=name, unit_id=to_hex(uid),
+                                     action=int(action), params_hash=to_hex(params), nonce=nonce, deadline=deadline,
+                                     typed_data=json.dumps({**data, "message": message}, sort_keys=True))
+                session.add(row)
+                self._preparing.new += 1
+            session.flush()
+            session.refresh(row)
+            session.expunge(row)
+        self._preparing.missing.append(row)
+        return EMPTY_CONSENT.as_tuple()
+
+    def _await_consents(self, app: Application, issued: date, missing: list[ConsentRequest], new: int) -> None:
+        """Freezes the registration as of ``issued`` and raises the consents it waits for."""
+        signers = ", ".join(sorted({f"{r.signer_name} ({r.signer})" for r in missing}))
+        with session_scope(self.engine) as session:
+            row = session.get(Application, app.id)
+            assert row is not None
+            if row.prepared_on is None:
+                row.prepared_on = issued.isoformat()
+                session.add(row)
+            if new:
+                session.add(ApplicationEvent(application_id=app.id, action="request_consents", from_state=row.state,
+                                             to_state=row.state, actor="system",
+                                             note=f"{len(missing)} consent(s) to sign in their wallets: {signers}"))
+        raise ConsentRequiredError(
+            f"application {app.id[:8]} waits for {len(missing)} consent(s) signed in the parties' own wallets: "
+            f"{signers}; sign the typed data (`ledger wallet sign`) and post the signatures, then register again",
+            [{"id": r.id, "signer": r.signer, "signer_name": r.signer_name, "deadline": r.deadline,
+              "typed_data": json.loads(r.typed_data), "signed": bool(r.signature)} for r in missing])
 
     def address(self, name: str) -> str:
         return self.accounts.get(name).address
@@ -741,7 +831,7 @@ class Workflow:
         changes only what the filing changes (issue #9 §1); a transfer of the holding right names the new holder."""
         rules = self.profile(app)
         payload = json.loads(app.payload)
-        issued = issued_on or self.chain_date()
+        issued = issued_on or self.issue_date(app)
         last = last_day(valid_until) if valid_until else None
         data_until = payload.get("data_valid_until")
         data_limited = bool(data_until and last and rules.validity_or_data and last.isoformat() == data_until)

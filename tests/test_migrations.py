@@ -30,10 +30,13 @@ def test_the_migrated_schema_equals_the_models(engine: Engine) -> None:
 
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     legacy = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
-    tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "registry_act"]  # an older create_all
-    SQLModel.metadata.create_all(legacy, tables=tables)
+    older = {"registry_act", "consent_request"}  # an older create_all: some baseline tables, none added later
+    SQLModel.metadata.create_all(legacy, tables=[t for t in SQLModel.metadata.sorted_tables if t.name not in older])
+    with legacy.begin() as conn:  # and an application table as it was before wallet consents (0002)
+        conn.exec_driver_sql("ALTER TABLE application DROP COLUMN prepared_on")
     assert current_revision(legacy) is None
     init_db(legacy)
-    assert inspect(legacy).has_table("registry_act")  # what it lacked is created
+    assert inspect(legacy).has_table("registry_act") and inspect(legacy).has_table("consent_request")
+    assert "prepared_on" in {c["name"] for c in inspect(legacy).get_columns("application")}
     assert current_revision(legacy) == head_revision() and str(head_revision()) >= BASELINE
     assert differences(legacy) == []

@@ -18,6 +18,8 @@ from ledger.services import applications as service
 from ledger.services.registrations import Page
 from ledger.services.schemas import (
     ApplicationPublic,
+    ConsentRequestPublic,
+    ConsentSignature,
     DocumentRef,
     InitialApplicationCreate,
     NoticeObjectionCreate,
@@ -108,3 +110,18 @@ async def resolve_notice_objection(application_id: str, body: NoticeObjectionRes
     """Decide a notice objection (the registry): upheld ends the application; dismissed, the notice goes on."""
     return ApplicationPublic.of(await run_in_threadpool(service.resolve_notice_objection, ledger, application_id,
                                                         actor, body))
+
+
+@router.get("/{application_id}/consents", response_model=list[ConsentRequestPublic], responses=ERRORS)
+async def list_consents(application_id: str, ledger: LedgerDep) -> list[ConsentRequestPublic]:
+    """The consents this application waits for from parties who sign in their own wallets: the EIP-712 typed
+    data to sign (eth_signTypedData_v4, or `ledger wallet sign`). Public: a consent names only accounts."""
+    return await run_in_threadpool(service.consents, ledger, application_id)
+
+
+@router.post("/{application_id}/consents/{consent_id}", response_model=ConsentRequestPublic, responses=ERRORS)
+async def submit_consent(application_id: str, consent_id: int, body: ConsentSignature,
+                         ledger: LedgerDep) -> ConsentRequestPublic:
+    """A party's signature over its consent, posted by the party or relayed: accepted only if it is the party's
+    own over exactly the requested message (403 otherwise). The registry sends it when it registers."""
+    return await run_in_threadpool(service.submit_consent, ledger, application_id, consent_id, body)

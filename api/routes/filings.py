@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, LedgerDep
 from api.routes.evidence import ERRORS
+from ledger.context import Ledger
 from ledger.services import applications as service
 from ledger.services.applications import Filed
 from ledger.services.schemas import (
@@ -33,43 +34,43 @@ from ledger.services.schemas import (
 router = APIRouter(prefix="/registrations", tags=["filings"])
 
 
-def _public(filed: Filed) -> ApplicationPublic:
-    return ApplicationPublic.of(filed.application, filed.waiting_for)
+def _public(ledger: Ledger, filed: Filed) -> ApplicationPublic:
+    return service.filed_view(ledger, filed)
 
 
 @router.post("/{number}/licences", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def licence(number: str, body: EntryCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Licence registration (许可登记): an entry on the rights page."""
-    return _public(await run_in_threadpool(service.file_entry, ledger, "licence", number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_entry, ledger, "licence", number, actor, body))
 
 
 @router.post("/{number}/pledges", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def pledge(number: str, body: EntryCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Pledge (质押) on the additional-rights page; pledgor and pledgee both consent (TJIFA §8.2.2)."""
-    return _public(await run_in_threadpool(service.file_entry, ledger, "pledge", number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_entry, ledger, "pledge", number, actor, body))
 
 
 @router.post("/{number}/releases", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def release(number: str, body: ReleaseCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Release a pledge or licence entry of this unit."""
-    return _public(await run_in_threadpool(service.file_release, ledger, number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_release, ledger, number, actor, body))
 
 
 @router.post("/{number}/transfers", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def transfer(number: str, body: TransferCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Transfer registration (转移登记); a pledged unit needs its pledgees' consent."""
-    return _public(await run_in_threadpool(service.file_transfer, ledger, number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_transfer, ledger, number, actor, body))
 
 
 @router.post("/{number}/changes", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def change(number: str, body: ChangeCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Change registration (变更登记): the certificate is reissued with only the given fields changed."""
-    return _public(await run_in_threadpool(service.file_change, ledger, number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_change, ledger, number, actor, body))
 
 
 @router.post("/{number}/cancellations", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
@@ -77,21 +78,22 @@ async def change(number: str, body: ChangeCreate, ledger: LedgerDep, actor: Acto
 async def cancellation(number: str, body: CancellationCreate, ledger: LedgerDep,
                        actor: ActorDep) -> ApplicationPublic:
     """Cancellation (注销登记): by the holder, by a court or arbitration order, or ex officio."""
-    return _public(await run_in_threadpool(service.file_cancellation, ledger, number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_cancellation, ledger, number, actor, body))
 
 
 @router.post("/{number}/renewals", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def renewal(number: str, body: RenewalCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Renewal (续期; DL's annual review) in the window before expiry."""
-    return _public(await run_in_threadpool(service.file_renewal, ledger, number, actor, body))
+    return _public(ledger, await run_in_threadpool(service.file_renewal, ledger, number, actor, body))
 
 
 @router.post("/{number}/suspensions", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def suspension(number: str, body: AuthorityActCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Suspension (中止, DL art. 22): by the registry, or a court."""
-    return _public(await run_in_threadpool(service.file_authority_act, ledger, "suspension", number, actor, body))
+    filed = await run_in_threadpool(service.file_authority_act, ledger, "suspension", number, actor, body)
+    return _public(ledger, filed)
 
 
 @router.post("/{number}/reinstatements", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
@@ -99,14 +101,16 @@ async def suspension(number: str, body: AuthorityActCreate, ledger: LedgerDep, a
 async def reinstatement(number: str, body: AuthorityActCreate, ledger: LedgerDep,
                         actor: ActorDep) -> ApplicationPublic:
     """Lift a suspension (a court's only by the court)."""
-    return _public(await run_in_threadpool(service.file_authority_act, ledger, "reinstatement", number, actor, body))
+    filed = await run_in_threadpool(service.file_authority_act, ledger, "reinstatement", number, actor, body)
+    return _public(ledger, filed)
 
 
 @router.post("/{number}/revocations", response_model=ApplicationPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS)
 async def revocation(number: str, body: AuthorityActCreate, ledger: LedgerDep, actor: ActorDep) -> ApplicationPublic:
     """Revocation (撤销, AH art. 23; GD art. 22; GZ art. 34) with the decision that grounds it."""
-    return _public(await run_in_threadpool(service.file_authority_act, ledger, "revocation", number, actor, body))
+    filed = await run_in_threadpool(service.file_authority_act, ledger, "revocation", number, actor, body)
+    return _public(ledger, filed)
 
 
 @router.post("/{number}/objections", response_model=ObjectionRegistrationPublic, status_code=status.HTTP_201_CREATED,

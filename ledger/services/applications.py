@@ -16,19 +16,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ledger.context import Ledger
 from ledger.db import session_scope
 from ledger.documents import document_hash, objection_proof
-from ledger.errors import LedgerValueError, NotFoundError
+from ledger.errors import ConsentRequiredError, ForbiddenError, LedgerValueError, NotFoundError
 from ledger.hashing import canonical_json, digest_bytes, looks_like_digest, parse_digest, to_hex
 from ledger.indexer.read_models import IxUnit
-from ledger.lifecycle import Right
-from ledger.models import Application, StoredDocument
+from ledger.lifecycle import Action, Right
+from ledger.models import Application, ApplicationEvent, ConsentRequest, StoredDocument, utcnow
 from ledger.numbering import unit_id, validate_number
 from ledger.profiles import JurisdictionProfile, ObjectType
-from ledger.registry import objection_id
+from ledger.proofs.signatures import recover
+from ledger.registry import consent_digest, objection_id
 from ledger.registry_acts import Act
 from ledger.services.registrations import Page
 from ledger.services.schemas import (
@@ -38,6 +39,8 @@ from ledger.services.schemas import (
     AuthorityActCreate,
     CancellationCreate,
     ChangeCreate,
+    ConsentRequestPublic,
+    ConsentSignature,
     EntryCreate,
     InitialApplicationCreate,
     NoticeObjectionCreate,
@@ -63,6 +66,14 @@ class Filed:
 
     application: Application
     waiting_for: str | None = None
+
+
+def filed_view(ledger: Ledger, filed: Filed) -> ApplicationPublic:
+    """What a caller reads after filing: the application, what it waits for, and the consents to sign."""
+    view = ApplicationPublic.of(filed.application, filed.waiting_for)
+    if filed.waiting_for == "consents":
+        view.consents = [c for c in consents(ledger, filed.application.id) if not c.signed]
+    return view
 
 
 def registrar_of(ledger: Ledger, actor: str | None = None) -> str:
@@ -114,7 +125,10 @@ def file_on_unit(ledger: Ledger, kind: str, number: str, actor: str, *, counterp
     application = workflow.approve(application.id, registrar)
     if workflow.needs_notice(application):
         return Filed(workflow.start_notice(application.id, registrar), "notice")
-    return Filed(workflow.register(application.id, actor))
+    try:
+        return Filed(workflow.register(application.id, actor))
+    except ConsentRequiredError:  # parties sign in their own wallets: the filing waits for them
+        return Filed(workflow.get(application.id), "consents")
 
 
 # --- the steps of an application -------------------------------------------------------------------------------
@@ -195,13 +209,54 @@ def resolve_notice_objection(ledger: Ledger, application_id: str, actor: str,
 
 
 def application(ledger: Ledger, application_id: str) -> ApplicationPublic:
-    """An application with its history and its notice objections (reads never write)."""
+    """An application with its history, its notice objections and the consents requested of wallet-holding
+    parties (reads never write)."""
     workflow = ledger.workflow
     app = workflow.get(application_id)
     view = ApplicationPublic.of(app)
     view.history = [ApplicationEventPublic.of(e) for e in workflow.history(app.id)]
     view.objections = [NoticeObjectionPublic.of(o) for o in workflow.objections(app.id)]
+    view.consents = consents(ledger, app.id)
     return view
+
+
+# --- consents signed in the parties' own wallets (issue #11 §3) ------------------------------------------------
+
+
+def consents(ledger: Ledger, application_id: str) -> list[ConsentRequestPublic]:
+    """The consents requested for an application, newest request of each first."""
+    app = ledger.workflow.get(application_id)
+    with Session(ledger.engine) as session:
+        rows = session.exec(select(ConsentRequest).where(ConsentRequest.application_id == app.id)
+                            .order_by(col(ConsentRequest.id))).all()
+        return [ConsentRequestPublic.of(r) for r in rows]
+
+
+def submit_consent(ledger: Ledger, application_id: str, consent_id: int, form: ConsentSignature,
+                   ) -> ConsentRequestPublic:
+    """A party's signature over its consent's EIP-712 message, posted by the party or relayed by anyone: it is
+    accepted only if it is the party's (canonical secp256k1, low s — what the contract checks) for exactly the
+    message requested; the registry relays it when it registers (the holder pays no gas, TJIFA App. 2)."""
+    app = ledger.workflow.get(application_id)
+    signature = bytes.fromhex(form.signature[2:])
+    with session_scope(ledger.engine) as session:
+        row = session.get(ConsentRequest, consent_id)
+        if row is None or row.application_id != app.id:
+            raise NotFoundError(f"application {app.id[:8]} has no consent request {consent_id}")
+        digest = consent_digest(ledger.assets.domain_separator, parse_digest(row.unit_id), Action(row.action),
+                                parse_digest(row.params_hash), row.nonce, row.deadline)
+        signer = recover(digest, signature)
+        if signer.lower() != row.signer.lower():
+            raise ForbiddenError(f"this signature is by {signer}, not by {row.signer_name} ({row.signer}) whose "
+                                 "consent is requested")
+        row.signature, row.signed_at = "0x" + signature.hex(), utcnow()
+        session.add(row)
+        session.add(ApplicationEvent(application_id=app.id, action="consent", from_state=app.state,
+                                     to_state=app.state, actor=row.signer_name,
+                                     note=f"consent {row.id} signed by {row.signer} in its wallet"))
+        session.flush()
+        session.refresh(row)
+        return ConsentRequestPublic.of(row)
 
 
 def applications(ledger: Ledger, state: str | None = None, kind: str | None = None, offset: int = 0,

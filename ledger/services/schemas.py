@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ledger.models import Application, ApplicationEvent, NoticeObjection
+from ledger.models import Application, ApplicationEvent, ConsentRequest, NoticeObjection
 
 DIGEST = r"^0x[0-9a-fA-F]{64}$"
 Digest = str
@@ -244,6 +244,29 @@ class NoticeObjectionPublic(BaseModel):
                    evidence_hash=row.evidence_hash, resolve_by=row.resolve_by, status=row.status)
 
 
+class ConsentRequestPublic(BaseModel):
+    """A consent a party signs in its own wallet: the EIP-712 typed data, and whether it is signed."""
+
+    id: int
+    signer: str
+    signer_name: str
+    action: int
+    nonce: int
+    deadline: int
+    typed_data: dict[str, Any] = Field(description="what the wallet signs (eth_signTypedData_v4)")
+    signed: bool
+
+    @classmethod
+    def of(cls, row: ConsentRequest) -> ConsentRequestPublic:
+        assert row.id is not None
+        return cls(id=row.id, signer=row.signer, signer_name=row.signer_name, action=row.action, nonce=row.nonce,
+                   deadline=row.deadline, typed_data=json.loads(row.typed_data), signed=bool(row.signature))
+
+
+class ConsentSignature(_Input):
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes: r, s, v (27/28), low s")
+
+
 class ApplicationPublic(BaseModel):
     """An application and where it stands."""
 
@@ -262,9 +285,11 @@ class ApplicationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     waiting_for: str | None = Field(default=None, description="review (a third-party report), notice (its end), "
-                                    "or none")
+                                    "consents (signed in the parties' wallets), or none")
     history: list[ApplicationEventPublic] | None = None
     objections: list[NoticeObjectionPublic] | None = None
+    consents: list[ConsentRequestPublic] | None = Field(default=None, description="consents requested from "
+                                                        "parties who sign in their own wallets")
 
     @classmethod
     def of(cls, app: Application, waiting_for: str | None = None) -> ApplicationPublic:
