@@ -90,6 +90,8 @@ def import_(
     if done.waiting_for == "notice":
         line += (f"; review waived ({done.source.rule}); public notice until {app_.notice_end}, then "
                  f"`ledger registry register {app_.id[:12]}`")
+    elif done.waiting_for == "consent":
+        line += f"; review waived ({done.source.rule}); it waits for the holder's consent signed in its own wallet"
     elif done.waiting_for == "review":
         line += f"; {app_.profile} does not waive the review: review it (`ledger registry review {app_.id[:12]}`)"
     console.print(line, highlight=False)

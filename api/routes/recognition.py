@@ -34,7 +34,8 @@ class RecognitionPublic(BaseModel):
     profile: str
     holder: str
     registration_number: str | None
-    waiting_for: str | None = Field(description="review, notice, or null once registered")
+    waiting_for: str | None = Field(description="review, notice, consent (signed in the holder's wallet), or null "
+                                    "once registered")
     notice_end: str | None
     recognised_from: dict[str, Any] = Field(description="source platform, registration number, certificate, "
                                             "trust list and package hashes (TJIFA §6.4.1.4)")

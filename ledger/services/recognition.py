@@ -37,7 +37,14 @@ from ledger.context import Ledger
 from ledger.db import session_scope
 from ledger.document_schemas import RECOGNITION_RULE, RecognisedFrom, parse_recognition
 from ledger.documents import evidence_report
-from ledger.errors import ConfigurationError, ForbiddenError, LedgerValueError, NotFoundError, RecognitionRefused
+from ledger.errors import (
+    ConfigurationError,
+    ConsentRequiredError,
+    ForbiddenError,
+    LedgerValueError,
+    NotFoundError,
+    RecognitionRefused,
+)
 from ledger.hashing import canonical_json, digest_bytes, parse_digest, to_hex
 from ledger.lifecycle import Right
 from ledger.models import Application, StoredDocument
@@ -72,7 +79,7 @@ MAX_PACKAGE_BYTES = 4 << 20
 PEER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RIGHT_KEYS = {Right.HOLDING: "holding", Right.PROCESSING_USE: "processing_use",
               Right.PRODUCT_OPERATION: "product_operation"}
-Waiting = Literal["review", "notice"]
+Waiting = Literal["review", "notice", "consent"]
 
 
 # --- export (the platform that holds the registration) -------------------------------------------------------------
@@ -280,8 +287,8 @@ def import_package(ledger: Ledger, raw: bytes, *, actor: str = "registrar", prof
     holder = workflow.account_of(view.unit.holder)
     if holder is None:
         raise RecognitionRefused(f"refused: the registration's holder {view.unit.holder} has no account on this "
-                                 "platform; the holder applies here with the same account (its consent signs the "
-                                 "registration)", "holder")
+                                 "platform: the holder applies with the same account (`ledger accounts add-party`), "
+                                 "whose consent — signed here or in its own wallet — registers it", "holder")
     rights = sum(int(r) for r, key in RIGHT_KEYS.items()
                  if (view.right_holders.get(key) or "").lower() == view.unit.holder.lower())
     code = (profile or str(document.get("jurisdiction", ""))).upper()
@@ -319,7 +326,10 @@ def import_package(ledger: Ledger, raw: bytes, *, actor: str = "registrar", prof
         if workflow.needs_notice(application):
             application, waiting = workflow.start_notice(application.id, actor), "notice"
         else:
-            application, waiting = workflow.register(application.id, actor), None
+            try:
+                application, waiting = workflow.register(application.id, actor), None
+            except ConsentRequiredError:  # the holder signs in its own wallet (issue #11 §3): it waits for that
+                application, waiting = workflow.get(application.id), "consent"
     else:
         application, waiting = workflow.begin_review(application.id, actor), "review"
         if rules.needs_review("initial"):
