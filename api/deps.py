@@ -109,3 +109,4 @@ def get_batcher(request: Request, ledger: LedgerDep, provider: ProviderDep) -> B
 
 
 BatcherDep = Annotated[Batcher, Depends(get_batcher)]
+

@@ -17,6 +17,7 @@ from ledger.errors import (
     NodeError,
     NotFoundError,
     PayloadTooLargeError,
+    RecognitionRefused,
     RequestTimeoutError,
     TimeStampError,
     ToolchainError,
@@ -46,6 +47,7 @@ STATUS: dict[type[LedgerError], int] = {
     PayloadTooLargeError: 413,
     RequestTimeoutError: 408,
     FilingRefused: 409,
+    RecognitionRefused: 422,  # an untrusted, altered or not-valid recognition package (TJIFA §6.4.1.4)
 }
 
 

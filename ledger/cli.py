@@ -20,6 +20,7 @@ from rich.table import Table
 from ledger.accounts import write_dev_accounts
 from ledger.chain.node import ENGINES, LocalNode, rpc_ready
 from ledger.cli_proof import checkpoint_app, proof_app, tsa_app
+from ledger.cli_recognition import app as recognition_app
 from ledger.cli_registry import app as registry_app
 from ledger.cli_wallet import accounts_app, wallet_app
 from ledger.config import Settings
@@ -49,6 +50,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(proof_app, name="proof")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(tsa_app, name="tsa")
+app.add_typer(recognition_app, name="recognition")
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True, soft_wrap=True)

@@ -60,6 +60,11 @@ class Settings(BaseModel):
     tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority the time service "
                                 "asks for tokens over checkpoints and digests; default: the development TSA "
                                 "`ledger tsa up` started, else none (bundles then carry no trusted time).")
+    peers_dir: Path | None = Field(default=None, description="Trusted peer platforms for mutual recognition "
+                                   "(互认): their trust lists, <name>.json, with optional <name>.tsa.pem and "
+                                   "<name>.rpc; default home/peers.")
+    recognition_max_age: float = Field(default=30.0, gt=0, description="Days a recognition package's proven "
+                                       "registry state may be old and still be relied on ([derived]).")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +95,8 @@ class Settings(BaseModel):
             ("body_timeout", "LEDGER_BODY_TIMEOUT"),
             ("chain_check_interval", "LEDGER_CHAIN_CHECK_INTERVAL"),
             ("tsa_url", "LEDGER_TSA_URL"),
+            ("peers_dir", "LEDGER_PEERS_DIR"),
+            ("recognition_max_age", "LEDGER_RECOGNITION_MAX_AGE"),
         ):
             if env.get(var):
                 values[key] = env[var]
@@ -114,6 +121,11 @@ class Settings(BaseModel):
     def database(self) -> str:
         """The database URL in force."""
         return self.database_url or f"sqlite:///{self.home / 'ledger.db'}"
+
+    @property
+    def peers_path(self) -> Path:
+        """Where the trusted peer platforms' trust lists are (mutual recognition, ledger.proofs.recognition)."""
+        return self.peers_dir or self.home / "peers"
 
     @property
     def tsa_file(self) -> Path:

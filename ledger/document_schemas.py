@@ -10,7 +10,10 @@ verify. ``ledger.certificate/2`` carries the full content TJIFA §8.2.1 and App.
 GD art. 25 and AH art. 25 name): the holder's legal name and unified social credit code, the asset's name, version,
 type, acquisition, update cycle, permitted scenarios and scope, the issuing body, the issue date and validity, and
 the certificate serial. :class:`CertificateContent` is the part an applicant declares; the builders in
-``ledger.documents`` add the rest.
+``ledger.documents`` add the rest. ``ledger.certificate/3`` is ``/2`` plus ``recognised_from``: the certificate of a
+registration recognised from another platform (互认, TJIFA §6.4.1.4) — the source platform, its registration number
+and certificate, and the hash of the verified package — issued for such a registration and carried by its reissues;
+every other certificate stays ``/2``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 NUMBER = r"^[A-Z]{2,4}-\d{4}-\d{6}-[0-9A-Z]$"
 CERTIFICATE_SCHEMA_V1 = "ledger.certificate/1"
 CERTIFICATE_SCHEMA = "ledger.certificate/2"
-CERTIFICATE_SCHEMAS = (CERTIFICATE_SCHEMA_V1, CERTIFICATE_SCHEMA)
+CERTIFICATE_SCHEMA_V3 = "ledger.certificate/3"  # /2 + recognised_from (TJIFA §6.4.1.4)
+CERTIFICATE_SCHEMAS = (CERTIFICATE_SCHEMA_V1, CERTIFICATE_SCHEMA, CERTIFICATE_SCHEMA_V3)
+RECOGNITION_RULE = "TJIFA §6.4.1.4"
 OBJECTION_PROOF_SCHEMA = "ledger.objection-proof/1"
 
 # Enumerations and their Chinese names, as printed. TJIFA lists differ between its certificate and its form
@@ -309,6 +314,33 @@ class CertificateV2(_Content):
         return self
 
 
+class RecognisedFrom(_Content):
+    """Where a registration recognised from another platform comes from (互认, TJIFA §6.4.1.4): the source platform
+    as this platform's trust configuration names it (and the SHA-256 of the trust list it verified against), the
+    source registration number and the certificate presented, the block its registry state was proven at, the
+    SHA-256 of the recognition package that was verified, and whether this platform's rules waived the review on
+    its strength (its profile's ``recognition_waives_review``). The same record is the application's payload
+    ``recognition``."""
+
+    platform: Name  # the source platform, as the trusted peer's trust list names it
+    trust_list_sha256: Hex32  # fingerprint of the peer trust list the package verified against
+    registration_number: str = Field(pattern=NUMBER)  # the source registration number
+    certificate_sha256: Hex32  # the source certificate presented (its SHA-256 is anchored on the source chain)
+    certificate_version: int = Field(ge=1)
+    proven_at_block: int = Field(ge=0)  # the source chain's block the registry state was proven at
+    package_sha256: Hex32  # the verified recognition package, byte for byte
+    review_waived: bool  # whether this platform's rules waive the review on the strength of the package
+    rule: Literal["TJIFA §6.4.1.4"]
+
+
+class CertificateV3(CertificateV2):
+    """A certificate of a registration recognised from another platform (TJIFA §6.4.1.4): ``/2`` with where it was
+    recognised from (互认来源)."""
+
+    schema_: Literal["ledger.certificate/3"] = Field(alias="schema")  # type: ignore[assignment]
+    recognised_from: RecognisedFrom
+
+
 def certificate_serial(registration_number: str, version: int) -> str:
     """证书凭证编号 (TJIFA App. 8): one per issued certificate version."""
     return f"{registration_number}-V{version:02d}"
@@ -387,6 +419,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "ledger.supplementary-notice/1": SupplementaryNotice,
     "ledger.cancellation-proof/1": CancellationProof,
     "ledger.objection-proof/1": ObjectionProof,
+    "ledger.certificate/3": CertificateV3,
 }
 
 
@@ -409,6 +442,17 @@ def validate_document(document: Any) -> dict[str, Any]:
     except ValidationError as exc:
         raise LedgerValueError(f"{schema} document is invalid: {problems(exc)}") from None
     return document
+
+
+def parse_recognition(record: Any) -> RecognisedFrom:
+    """A recognition record (TJIFA §6.4.1.4) from a model or a JSON-like mapping; otherwise LedgerValueError naming
+    every field that is missing or wrong."""
+    if isinstance(record, RecognisedFrom):
+        return record
+    try:
+        return RecognisedFrom.model_validate(record)
+    except ValidationError as exc:
+        raise LedgerValueError(f"recognition record is invalid: {problems(exc)}") from None
 
 
 def parse_content(content: Any) -> CertificateContent:

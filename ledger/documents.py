@@ -7,6 +7,8 @@ transfer or renewal (TJIFA §8.3.1 "cancel the old certificate and reissue"), ca
 full content forward with only the given fields changed. The other documents: the other-rights page (他项权益页,
 TJIFA §8.2.2), the evidence report (存证报告书, TJIFA §7.3), the supplementary notice (补充登记通知, App. 7), the
 cancellation proof (注销证明, AH art. 25) and the objection-registration proof (异议登记证明, SZ art. 20).
+A registration recognised from another platform (TJIFA §6.4.1.4) gets ``ledger.certificate/3``: the same content
+and where it was recognised from, carried forward by every reissue.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, NamedTuple, overload
 from ledger.document_schemas import (
     CERTIFICATE_SCHEMA,
     CERTIFICATE_SCHEMA_V1,
+    CERTIFICATE_SCHEMA_V3,
     CERTIFICATE_SCHEMAS,
     CHINA_MIDNIGHT,
     CHINA_TIME_ZONE,
@@ -29,8 +32,10 @@ from ledger.document_schemas import (
     CertificateContent,
     HolderKind,
     Objector,
+    RecognisedFrom,
     certificate_serial,
     parse_content,
+    parse_recognition,
     validate_document,
 )
 from ledger.errors import LedgerValueError
@@ -72,7 +77,8 @@ def certificate(*, content: CertificateContent | Mapping[str, Any], title: str, 
                 jurisdiction: str, registry_name: str, holder_account: str, object_type: ObjectType, rights: int,
                 issued_on: date, valid_until: date | None, validity_basis: str,
                 evidence_report: bytes | str | None = None, evidence_digests: Sequence[bytes | str] = (),
-                notes: Sequence[str] = ()) -> dict[str, Any]: ...
+                notes: Sequence[str] = (),
+                recognised_from: RecognisedFrom | Mapping[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 @overload
@@ -98,7 +104,8 @@ def initial_certificate(*, content: CertificateContent | Mapping[str, Any], titl
                         jurisdiction: str, registry_name: str, holder_account: str, object_type: ObjectType,
                         rights: int, issued_on: date, valid_until: date | None, validity_basis: str,
                         evidence_report: bytes | str | None = None, evidence_digests: Sequence[bytes | str] = (),
-                        notes: Sequence[str] = ()) -> dict[str, Any]:
+                        notes: Sequence[str] = (),
+                        recognised_from: RecognisedFrom | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Version 1 of a unit's certificate, ``ledger.certificate/2``, validated (LedgerValueError names every
     missing or wrong field).
 
@@ -107,7 +114,8 @@ def initial_certificate(*, content: CertificateContent | Mapping[str, Any], titl
     profile (``JurisdictionProfile.title_for``); ``registry_name`` the issuing body; ``validity_basis`` the validity
     in words (e.g. "3 calendar years …" or "the data's own validity", TJIFA §8.3.3); ``evidence_report`` the
     hash of the evidence report annexed or linked (TJIFA §7.3.1, §8.2.1); ``notes`` footnotes printed with it,
-    e.g. a profile value marked [derived] because the source sets none.
+    e.g. a profile value marked [derived] because the source sets none; ``recognised_from`` where a registration
+    recognised from another platform comes from (TJIFA §6.4.1.4): the certificate is then ``ledger.certificate/3``.
     """
     declared = parse_content(content)
     document = {
@@ -130,6 +138,9 @@ def initial_certificate(*, content: CertificateContent | Mapping[str, Any], titl
                     "evidence_digests": [_hex_digest(d) for d in evidence_digests]},
         "notes": list(notes),
     }
+    if recognised_from is not None:
+        document["schema"] = CERTIFICATE_SCHEMA_V3
+        document["recognised_from"] = parse_recognition(recognised_from).model_dump()
     return _validated(document, "the certificate cannot be issued")
 
 
@@ -164,8 +175,9 @@ def certificate_v1(*, registration_number: str, version: int, profile: Jurisdict
 
 
 # Fields a reissue sets itself, and the one a change may not touch (a new account is a transfer: new_holder).
+# Where a recognised registration came from (TJIFA §6.4.1.4) is history: carried forward, never changed.
 _SET_BY_REISSUE = ("schema", "serial", "registration_number", "certificate_version", "supersedes", "issued_on",
-                   "valid_until", "jurisdiction")
+                   "valid_until", "jurisdiction", "recognised_from")
 
 
 def _upgrade_v1(previous: Mapping[str, Any]) -> dict[str, Any]:
@@ -205,10 +217,11 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
             issued_on: date, valid_until: date | None,
             new_holder: NewHolder | tuple[str, str | None, str] | tuple[str, str | None, str, HolderKind] | None = None,
             rights: int | None = None, validity_basis: str | None = None) -> dict[str, Any]:
-    """The next version of a certificate (``ledger.certificate/2``), for a change, supplementary filing, transfer
-    or renewal: TJIFA §8.3.1 cancels the old certificate and reissues it; GZ art. 31-32 updates it.
+    """The next version of a certificate (``ledger.certificate/2``; ``/3`` for a recognised registration, whose
+    ``recognised_from`` is carried forward unchanged), for a change, supplementary filing, transfer or renewal:
+    TJIFA §8.3.1 cancels the old certificate and reissues it; GZ art. 31-32 updates it.
 
-    Everything on ``previous`` (a ``/1`` or ``/2`` certificate) is carried forward; only these change:
+    Everything on ``previous`` (a ``/1``, ``/2`` or ``/3`` certificate) is carried forward; only these change:
 
     - ``changes``: nested field paths to new values, e.g. ``{"asset": {"name": "…"}}`` or
       ``{"holder": {"legal_name": "…"}}`` (a renamed company, GD art. 18); lists and None replace. The serial,
@@ -241,6 +254,7 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
         raise LedgerValueError(f"a reissue cannot change {', '.join(refused)}")
     v1 = prior["schema"] == CERTIFICATE_SCHEMA_V1
     body = _upgrade_v1(prior) if v1 else {k: v for k, v in prior.items() if k not in _SET_BY_REISSUE}
+    recognised = prior.get("recognised_from")
     if new_holder is not None:
         holder = NewHolder(*new_holder)
         body["holder"] = {"legal_name": holder.legal_name, "kind": holder.kind, "uscc": holder.uscc,
@@ -252,7 +266,7 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
     body = _merge(body, changes)
     document = {
         **body,
-        "schema": CERTIFICATE_SCHEMA,
+        "schema": CERTIFICATE_SCHEMA if recognised is None else CERTIFICATE_SCHEMA_V3,
         "serial": certificate_serial(prior["registration_number"], version),
         "registration_number": prior["registration_number"],
         "certificate_version": version,
@@ -261,6 +275,8 @@ def reissue(previous: Mapping[str, Any], *, changes: Mapping[str, Any] | None = 
         "issued_on": issued_on.isoformat(),
         "valid_until": valid_until.isoformat() if valid_until else None,
     }
+    if recognised is not None:
+        document["recognised_from"] = recognised
     hint = (f" (the previous certificate is {CERTIFICATE_SCHEMA_V1}, which did not record all the content "
             "TJIFA §8.2.1 requires: give what is missing in changes)") if v1 else ""
     return _validated(document, f"version {version} of {prior['registration_number']} cannot be issued", hint)

@@ -154,3 +154,15 @@ class RequestTimeoutError(LedgerError):
     """A request body stopped arriving: nothing came for longer than the body timeout."""
 
     code = "request_timeout"
+
+
+class RecognitionRefused(LedgerError):
+    """A recognition package (互认, TJIFA §6.4.1.4) this platform must not rely on: from a platform it does not
+    trust, altered or forged (``check`` names the failing check), or proving a registration that is not valid now
+    (superseded, cancelled, expired, suspended, revoked, under objection)."""
+
+    code = "recognition_refused"
+
+    def __init__(self, user_message: str, check: str) -> None:
+        super().__init__(user_message)
+        self.check = check

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol
 
-from ledger.document_schemas import parse_content
+from ledger.document_schemas import parse_content, parse_recognition
 from ledger.errors import LedgerValueError, NotFoundError
 from ledger.hashing import keccak256, parse_digest
 from ledger.lifecycle import Action, CancellationGround, UnitStatus
@@ -173,6 +173,8 @@ class Initial(Filing):
         payload = _payload(app)
         try:  # what the certificate will say, declared now (TJIFA §8.2.1): refused now if incomplete
             parse_content(payload.get("content") or {})
+            if "recognition" in payload:  # recognised from another platform (TJIFA §6.4.1.4): where from
+                parse_recognition(payload["recognition"])
         except LedgerValueError as exc:
             raise FilingRefused(exc.user_message) from None
         fingerprint = payload.get("content_fingerprint")

@@ -35,6 +35,7 @@ from reportlab.pdfgen import canvas
 from ledger.document_schemas import (
     ACQUISITIONS,
     CERTIFICATE_SCHEMA,
+    CERTIFICATE_SCHEMA_V3,
     CERTIFICATE_SCHEMAS,
     FORMS,
     HOLDER_KINDS,
@@ -42,6 +43,7 @@ from ledger.document_schemas import (
     OBJECTION_PROOF_SCHEMA,
     UPDATE_CYCLES,
     CertificateV2,
+    CertificateV3,
     validate_document,
 )
 from ledger.errors import ConfigurationError, LedgerValueError
@@ -59,6 +61,7 @@ FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",)
 TITLES = {
     "ledger.certificate/1": "数据资产登记证书  Data-asset registration certificate",
     "ledger.certificate/2": "数据资产登记证书  Data-asset registration certificate",
+    "ledger.certificate/3": "数据资产登记证书  Data-asset registration certificate",
     "ledger.rights-page/1": "数据资产他项权益页  Additional-rights page",
     "ledger.evidence-report/1": "存证报告书  Evidence report",
     "ledger.supplementary-notice/1": "补充登记通知  Supplementary-registration notice",
@@ -155,8 +158,10 @@ def _named(names: dict[str, str], value: str) -> str:
 
 def _certificate_rows(document: dict[str, Any], annexed: set[str]) -> list[Row]:
     """The rows of a ``ledger.certificate/2`` document, in the order of TJIFA App. 8's template: certificate,
-    holder, asset, rights, dates, annexes."""
-    document = CertificateV2.model_validate(document).model_dump(by_alias=True)  # optional fields filled in
+    holder, asset, rights, dates, annexes — and for ``/3``, where the registration was recognised from (互认来源,
+    TJIFA §6.4.1.4)."""
+    model = CertificateV3 if document["schema"] == CERTIFICATE_SCHEMA_V3 else CertificateV2
+    document = model.model_validate(document).model_dump(by_alias=True)  # optional fields filled in
     holder, asset, annexes = document["holder"], document["asset"], document["annexes"]
     cycle = _named(UPDATE_CYCLES, asset["update_cycle"])
     if asset["update_cycle"] == "custom":
@@ -191,6 +196,19 @@ def _certificate_rows(document: dict[str, Any], annexed: set[str]) -> list[Row]:
             "见附件 annexed" if "evidence_report" in annexed else "关联文件 linked document (TJIFA §7.3.1)")),
         ("存证摘要 Evidence digests", "\n".join(annexes["evidence_digests"])),
     ]
+    source = document.get("recognised_from")
+    if source is not None:
+        rows += [
+            ("互认来源 Recognised from", f"{source['platform']}\n登记号 registration no. "
+                                        f"{source['registration_number']}\n证书版本 certificate version "
+                                        f"{source['certificate_version']}"),
+            ("来源证书 Source certificate (SHA-256)", source["certificate_sha256"]),
+            ("来源信任列表 Source trust list (SHA-256)", source["trust_list_sha256"]),
+            ("互认包 Recognition package (SHA-256)", f"{source['package_sha256']}\n核验于来源链区块 verified at "
+                                                   f"source block {source['proven_at_block']}"),
+            ("审核 Review", f"免于审核 waived on the verified package ({source['rule']})" if source["review_waived"]
+             else f"已审核 reviewed under this platform's rules ({source['rule']})"),
+        ]
     return [(label, value) for label, value in rows if value]
 
 
@@ -423,7 +441,7 @@ def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: lis
     chinese, english = _titles(document)
     pages.title(chinese, english)
     schema = document["schema"]
-    if schema == CERTIFICATE_SCHEMA:
+    if schema in (CERTIFICATE_SCHEMA, CERTIFICATE_SCHEMA_V3):
         pages.rows(_certificate_rows(document, {name for name, _ in annexes}))
         if annexes:
             names = "、".join(_titles(annex)[0] for _, annex in annexes)

@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ledger.errors import ConfigurationError, LedgerValueError
 
@@ -104,12 +104,23 @@ class JurisdictionProfile(_Strict):
     review_required_for: list[RegistrationKind] = Field(
         default_factory=list, description="Filings that need third-party review and evidence (SZ art. 16(4), "
         "17(3)-(4)); initial registrations follow requires_review.")
+    recognition_waives_review: bool = Field(
+        default=False, description="An initial registration recognised from another platform, on a verified "
+        "recognition package, has its review waived (TJIFA §6.4.1.4). Only where the chain needs no review report "
+        "for initial registrations (requires_review false): the contract would refuse it otherwise.")
     pledge_blocks: list[PledgeBlock] = Field(
         default_factory=lambda: list(DEFAULT_PLEDGE_BLOCKS),
         description="What an active pledge blocks without its pledgee's consent (protective default).")
     derived: list[str] = Field(default_factory=list, description="Fields whose values the source does not set "
                                "([derived]); certificates say so in a footnote.")
     sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _waiver_needs_no_report(self) -> JurisdictionProfile:
+        if self.recognition_waives_review and self.requires_review:
+            raise ValueError("recognition_waives_review: the chain requires a third-party review report before "
+                             "every initial registration under this profile (requires_review), so it cannot be waived")
+        return self
 
     def object_type_ids(self) -> list[ObjectType]:
         unknown = [name for name in self.object_types if name.upper() not in ObjectType.__members__]

@@ -29,7 +29,7 @@ from ledger.chain.contract import ContractHandle
 from ledger.chain.outbox import Outbox, Outcome
 from ledger.chain.sender import TransactionSender
 from ledger.db import session_scope
-from ledger.document_schemas import validate_document
+from ledger.document_schemas import parse_recognition, validate_document
 from ledger.documents import (
     NewHolder,
     cancellation_proof,
@@ -100,6 +100,7 @@ TRANSITIONS: dict[str, tuple[tuple[State, ...], State | None]] = {
     "request_supplement": ((State.UNDER_FORMAL_REVIEW, State.UNDER_SUBSTANTIVE_REVIEW), State.SUPPLEMENT_REQUESTED),
     "resubmit": ((State.SUPPLEMENT_REQUESTED,), State.RESUBMITTED),
     "approve": ((State.UNDER_FORMAL_REVIEW, State.UNDER_SUBSTANTIVE_REVIEW), State.APPROVED),
+    "waive_review": ((State.ACCEPTED,), State.APPROVED),  # recognised from another platform (TJIFA §6.4.1.4)
     "reject": (BEFORE_APPROVAL, State.REJECTED),
     "withdraw": (BEFORE_APPROVAL, State.WITHDRAWN),
     "start_notice": ((State.APPROVED,), State.IN_PUBLIC_NOTICE),
@@ -115,8 +116,10 @@ STEP_ROLES: dict[str, tuple[str, ...] | None] = {
     "file_review": ("reviewer",), "request_supplement": ("registrar",), "resubmit": ("applicant",),
     "approve": ("registrar",), "reject": ("registrar",), "withdraw": ("applicant", "registrar"),
     "start_notice": ("registrar",), "object": None, "resolve_objection": ("registrar",),
-    "register": ("registrar",), "archive": ("registrar",),
+    "register": ("registrar",), "archive": ("registrar",), "waive_review": ("registrar",),
 }
+#: The kind of stored document a verified recognition package is kept as (ledger.services.recognition).
+RECOGNITION_PACKAGE = "recognition-package"
 
 
 def today_in_china() -> date:
@@ -279,6 +282,7 @@ class Workflow:
             twin = session.exec(select(Application).where(
                 Application.deployment == self.deployment_id, Application.holder == app.holder,
                 Application.content_fingerprint == fingerprint.lower(), Application.kind == "initial",
+                Application.id != app.id,  # registering re-checks the filing: it is not its own twin
                 col(Application.state).not_in(closed))).first()
         if twin is None:
             return
@@ -394,6 +398,36 @@ class Workflow:
                 row.registration_number = self._next_number(rules)
 
         return self._step(application_id, "approve", actor, update=allocate)
+
+    def waive_review(self, application_id: str, actor: str) -> Application:
+        """免于审核: an initial registration recognised from another platform is approved on the strength of its
+        verified recognition package, without the review (TJIFA §6.4.1.4) — only where the profile waives it
+        (``recognition_waives_review``) and only with that package kept here under the hash the application names
+        (``ledger.services.recognition`` verifies and keeps it before filing). Public notice still follows."""
+        app = self.get(application_id)
+        self._require(actor, STEP_ROLES["waive_review"], "waiving the review", app)
+        rules = self.profile(app)
+        record = json.loads(app.payload).get("recognition")
+        if app.kind != "initial" or record is None:
+            raise WorkflowError(f"application {app.id[:8]} is not an initial registration recognised from another "
+                                "platform: its review is not waived (TJIFA §6.4.1.4)")
+        source = parse_recognition(record)
+        if not (rules.recognition_waives_review and source.review_waived):
+            raise WorkflowError(f"{rules.code} does not waive the review of a registration recognised from another "
+                                "platform: review it like any other")
+        with Session(self.engine) as session:
+            package = session.get(StoredDocument, source.package_sha256)
+        if package is None or package.kind != RECOGNITION_PACKAGE:
+            raise WorkflowError(f"this registry does not keep the verified recognition package {source.package_sha256}"
+                                " the application names: import the package again")
+
+        def allocate(row: Application) -> None:
+            if row.registration_number is None:
+                row.registration_number = self._next_number(rules)
+
+        return self._step(application_id, "waive_review", actor, document=source.package_sha256, update=allocate,
+                          note=f"review waived (TJIFA §6.4.1.4): {source.registration_number} of {source.platform}, "
+                               f"package verified against its trust list {source.trust_list_sha256}")
 
     def reject(self, application_id: str, actor: str, reason: str) -> Application:
         """不予登记 with reasons (GD art. 9; GZ art. 18: notified within 3 wd)."""
@@ -808,7 +842,8 @@ class Workflow:
                 registry_name=self.registry_name, holder_account=self.address(holder),
                 object_type=ObjectType(object_type), rights=rights, issued_on=issued, valid_until=last,
                 validity_basis=self.validity_basis(rules, data_limited),
-                evidence_digests=payload.get("evidence_digests", []), notes=rules.derived_notes())
+                evidence_digests=payload.get("evidence_digests", []), notes=rules.derived_notes(),
+                recognised_from=payload.get("recognition"))
         previous = self.previous_certificate(app)
         if previous is None:
             raise FilingRefused(f"this registry does not hold the current certificate of {app.registration_number}: "

@@ -152,6 +152,7 @@ def test_every_step_is_refused_from_a_state_it_does_not_start_from(workflow: Wor
         "resolve_objection": lambda: workflow.resolve_objection(app_id, "registrar", upheld=False),
         "register": lambda: workflow.register(app_id, "registrar"),
         "archive": lambda: workflow.archive(app_id, "registrar"),
+        "waive_review": lambda: workflow.waive_review(app_id, "registrar"),
     }
     with pytest.raises(WorkflowError):
         calls[action]()
