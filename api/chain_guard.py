@@ -1,6 +1,6 @@
 """The API follows the chain it serves (ledger.health): requests are refused while it is not ok.
 
-``ChainGuard`` answers every request except ``/health``, the documentation and the static home page with
+``ChainGuard`` answers every request except ``/health``, the documentation, the home page and ``/static/`` with
 503 and the reason's code (``chain_unavailable``, ``chain_reset``, ``not_deployed``, ``deployment_changed``)
 while the chain does not answer or is not the deployed one — so a reset chain never yields a wrong "not
 anchored" or a 500. Verdicts younger than ``ledger.health.MAX_AGE`` are reused; ``watch_chain`` refreshes
@@ -33,7 +33,7 @@ class ChainGuard:
         self.watch = watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in UNGUARDED:
+        if scope["type"] == "http" and scope["path"] not in UNGUARDED and not scope["path"].startswith("/static/"):
             status = await run_in_threadpool(self.watch.current)
             if not status.ok:
                 error = error_of(status)

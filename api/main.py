@@ -21,11 +21,13 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.chain_guard import ChainGuard, watch_chain
 from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
 from api.routes import access, applications, checkpoints, evidence, filings, pages, recognition, registrations, trust
+from api.templating import STATIC
 from ledger import __version__
 from ledger.config import Settings
 from ledger.context import Ledger
@@ -204,6 +206,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(trust.router)
     app.include_router(pages.router)
     app.include_router(recognition.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the pages' CSS and built script
     limits = ledger.settings
     app.add_middleware(BodyLimitMiddleware, uploads=upload_routes(app.routes), json_limit=limits.max_json_bytes,
                        upload_limit=limits.max_upload_bytes, timeout=limits.body_timeout)

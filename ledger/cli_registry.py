@@ -521,8 +521,9 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
             table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
         console.print(table)
         page = Table("entry id", "kind", "counterparty", "rights", "status", "until", title="他项权益页 rights page")
-        for e in view.rights_page or []:
-            page.add_row(str(e.entry_id), e.kind, e.counterparty, ",".join(e.rights), e.status, e.valid_until or "")
+        for e in view.rights_page:
+            page.add_row(str(e.entry_id), e.kind, e.counterparty or "", ",".join(e.rights), e.status,
+                         e.valid_until or "")
         console.print(page)
         if view.objections:
             objections = Table("objection", "objector", "status", "deadline", title="异议 objections")

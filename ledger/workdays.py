@@ -103,3 +103,18 @@ def notice_period(start: date, length: int, unit: str) -> Period:
     if unit == "calendar_days":
         return calendar_days_after(start, length)
     raise LedgerValueError(f"unknown notice unit {unit!r}")
+
+
+def days_left(today: date, period: Period, unit: str) -> int:
+    """Days of a notice period still to run as of ``today``, today included while it is one of them: working
+    days (``unit`` ``working_days``) or calendar days. A period that has not begun has its whole length left;
+    on its last day 1 is left (it ends at 24:00 China time); after it, 0 (REGISTRATION_RULES §8 item 2: the
+    notice board's countdown)."""
+    if unit not in ("working_days", "calendar_days"):
+        raise LedgerValueError(f"unknown notice unit {unit!r}")
+    day = max(today, period.start + timedelta(days=1))
+    left = 0
+    while day <= period.end:
+        left += 1 if unit == "calendar_days" else is_working_day(day)[0]
+        day += timedelta(days=1)
+    return left

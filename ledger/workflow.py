@@ -443,12 +443,9 @@ class Workflow:
         """公示: the profile's period in working or calendar days, counted from the next day; the simple
         procedure's shorter one when the application asked for it (GD art. 16)."""
         app = self.get(application_id)
-        rules = self.profile(app)
         if not self.needs_notice(app):
             raise WorkflowError(f"{app.profile} gives no public notice for {app.kind} registrations: register directly")
-        length, unit = rules.notice.length, rules.notice.unit
-        if json.loads(app.payload).get("procedure") == "simple" and rules.notice.simple is not None:
-            length, unit = rules.notice.simple.length, rules.notice.simple.unit
+        length, unit = self.notice_length(app)
         period = notice_period(self.clock(), length, unit)
 
         def set_period(row: Application) -> None:
@@ -465,11 +462,15 @@ class Workflow:
             return None
         if app.notice_official:
             return date.fromisoformat(app.notice_end)
+        return notice_period(date.fromisoformat(app.notice_start), *self.notice_length(app)).end
+
+    def notice_length(self, app: Application) -> tuple[int, str]:
+        """The notice period of an application: (length, ``working_days`` or ``calendar_days``) — the profile's,
+        or its simple procedure's when the application asked for it (GD art. 16)."""
         rules = self.profile(app)
-        length, unit = rules.notice.length, rules.notice.unit
         if json.loads(app.payload).get("procedure") == "simple" and rules.notice.simple is not None:
-            length, unit = rules.notice.simple.length, rules.notice.simple.unit
-        return notice_period(date.fromisoformat(app.notice_start), length, unit).end
+            return rules.notice.simple.length, rules.notice.simple.unit
+        return rules.notice.length, rules.notice.unit
 
     def object(self, application_id: str, objector: str, grounds: str, *, objector_name: str = "",
                objector_id: str = "", evidence: bytes | None = None) -> Application:

@@ -1,127 +1,186 @@
-"""Public web pages: verify a file or a digest in the browser (no script needed)."""
+"""The public web pages (issue #12), server-rendered from ``api/templates``: thin views over the service layer.
+
+- ``/`` verify a file (hashed in the browser; uploaded only when scripts are off) or a digest; find a registration;
+- ``/verify/{digest}`` what the certificate's QR code opens: for a certificate, its page — status now, versions,
+  rights page, history, downloads; for other evidence, its anchors and endorsements by authority kind;
+- ``/search`` registrations by number or asset name; ``/certificate/{number}`` a unit's current certificate page,
+  whose forms download the court bundle and the certificate PDF (exports: they may anchor and sign, hence POST);
+- ``/notices`` the public notice board with the days left; ``/notices/{id}`` one notice and its objection form.
+
+Pages hold no rules: every decision is the service's. A LedgerError becomes an error page with its HTTP status
+(``api/errors.py``).
+"""
 
 from __future__ import annotations
 
-from html import escape
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import LedgerDep
+from api.errors import status_of
 from api.limits import streamed_upload
 from api.routes.evidence import digest_upload
-from ledger.errors import LedgerError
-from ledger.evidence import Verification
-from ledger.hashing import HashAlgorithm, parse_digest, to_hex
-from ledger.services.proofs import CertificateView, verify_evidence
+from api.templating import render
+from ledger.errors import LedgerError, LedgerValueError
+from ledger.hashing import HashAlgorithm, canonical_json, parse_digest, to_hex
+from ledger.services import lookup, notices, search
+from ledger.services.documents import certificate_bundle, certificate_pdf
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-_STYLE = """body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
-color:#1d2330}h1{font-size:1.4rem}fieldset{border:1px solid #ccd;border-radius:6px;margin:1rem 0;padding:1rem}
-.ok{color:#0a6b2d;font-weight:600}.no{color:#a51b1b;font-weight:600}code{word-break:break-all}
-table{border-collapse:collapse}td{padding:.2rem .6rem;border-bottom:1px solid #eee;vertical-align:top}"""
+T = TypeVar("T")
+PAGE_SIZE = 20
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>
-<style>{_STYLE}</style></head><body>{body}
-<p><a href="/">Verify another</a> · <a href="/docs">API</a></p></body></html>""")
+def _error(request: Request, exc: LedgerError, back: str = "/") -> HTMLResponse:
+    return render(request, "error.html", status_code=status_of(exc), message=exc.user_message, back=back)
 
 
-_ALGS = "".join(f'<option value="{a.label}">{a.label}</option>' for a in HashAlgorithm)
+async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(function, *args, **kwargs)
+
+
+def _pages(offset: int, count: int, size: int = PAGE_SIZE) -> dict[str, int | None]:
+    return {"previous": max(0, offset - size) if offset > 0 else None,
+            "next": offset + size if offset + size < count else None}
 
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    return _page("Evidence verification 存证核验", f"""<h1>Evidence verification 存证核验</h1>
-<p>Check whether a file or a digest is anchored on the ledger. The file is hashed and discarded.</p>
-<form method="post" action="/verify" enctype="multipart/form-data"><fieldset><legend>File 文件</legend>
-<input type="file" name="file" required> <select name="hash_algorithm">{_ALGS}</select>
-<button>Verify</button></fieldset></form>
-<form method="post" action="/verify"><fieldset><legend>Digest 哈希值</legend>
-<input name="digest" size="70" placeholder="64 hex digits" required> <select name="hash_algorithm">{_ALGS}</select>
-<button>Verify</button></fieldset></form>""")
-
-
-_STATE_HEADLINE = {
-    "valid": ("ok", "Valid certificate 证书有效"),
-    "superseded": ("no", "Superseded 已被取代 — not the current certificate"),
-    "expired": ("no", "Expired 已过期"),
-    "suspended": ("no", "Suspended 已中止"),
-    "cancelled": ("no", "Cancelled 已注销"),
-    "revoked": ("no", "Revoked 已撤销"),
-    "unknown": ("no", "Not registered 未登记"),
-}
-
-
-def _certificate_html(view: CertificateView) -> str:
-    """The certificate's current status first: a court or bank must never read 'anchored' as 'valid'."""
-    status = view.status
-    css, title = _STATE_HEADLINE[status.state]
-    parts = [f'<p class="{css}">{escape(title)}</p>']
-    if status.under_objection:
-        parts.append('<p class="no">Under objection 存在异议: a disposal needs a written risk acknowledgement '
-                     "(SZ art. 20)</p>")
-    number = escape(view.registration_number or view.unit_id)
-    version = f" version {view.certificate_version}" if view.certificate_version else ""
-    parts.append(f"<p>Registration {number}{version}: {escape(status.describe())}</p>")
-    if status.state == "superseded":
-        current = escape(status.current_certificate_hash)
-        parts.append(f'<p>Current version 当前版本: <a href="/verify/{current}">version {status.current_version}'
-                     f" <code>{current}</code></a></p>")
-    return "".join(parts)
-
-
-def _result_html(result: Verification, certificate: CertificateView | None = None) -> str:
-    if not result.anchored:
-        return (f'<p class="no">Not anchored 未存证</p><p>Digest <code>{to_hex(result.digest)}</code> '
-                f'is not anchored on this chain.</p>')
-    rows = []
-    for a in result.anchors:
-        where = (f"batch root <code>{to_hex(a.batch.root)}</code>, leaf {a.batch.leaf_index} of "
-                 f"{a.batch.leaf_count}, proof checked on chain" if a.batch else "single anchor")
-        rows.append(f"<tr><td>{escape(where)}</td><td>block {a.block_number}<br>{a.as_dict()['block_time_iso']}</td>"
-                    f"<td>submitter <code>{a.submitter}</code><br>tx <code>{a.tx_hash}</code></td></tr>")
-    ends = "".join(f"<li>{escape(e.endorser_kind)} <code>{e.endorser}</code>, block {e.block_number}</li>"
-                   for e in result.endorsements) or "<li>none</li>"
-    head = (_certificate_html(certificate) + "<h2>Anchor 存证</h2>") if certificate else (
-        '<p class="ok">Anchored 已存证</p>')
-    return (f"{head}<p>Digest <code>{to_hex(result.digest)}</code></p>"
-            f"<table>{''.join(rows)}</table><h2>Endorsements 背书</h2><ul>{ends}</ul>")
+def home(request: Request) -> HTMLResponse:
+    """Verify a file or a digest, find a registration, read the notices. Reads nothing from the chain."""
+    return render(request, "home.html")
 
 
 @router.get("/verify/{digest}", response_class=HTMLResponse)
-async def verify_digest_page(digest: str, ledger: LedgerDep) -> HTMLResponse:
-    """Where a document's QR code points: is this hash anchored? (SHA-256 of the canonical document)."""
+async def verify_digest_page(request: Request, digest: str, ledger: LedgerDep,
+                             hash_algorithm: Annotated[str, Query()] = "sha256") -> HTMLResponse:
+    """Where a document's QR code points (SHA-256 of the canonical document): a certificate's page, with its status
+    now; for any other digest, whether it is anchored and who endorsed it."""
     try:
-        result, certificate = await run_in_threadpool(verify_evidence, ledger, parse_digest(digest),
-                                                      HashAlgorithm.SHA256)
+        value, algorithm = parse_digest(digest), HashAlgorithm.parse(hash_algorithm)
+        number = await _call(lookup.certificate_unit, ledger, value) if algorithm is HashAlgorithm.SHA256 else None
+        evidence = await _call(lookup.evidence_lookup, ledger, value, algorithm)
+        if number is not None:
+            record = await _call(lookup.certificate_record, ledger, number, to_hex(value))
+            return render(request, "certificate.html", record=record, lookup=evidence, digest_hex=to_hex(value))
     except LedgerError as exc:
-        return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
-    return _page("Verification result 核验结果",
-                 f"<h1>Verification result 核验结果</h1>{_result_html(result, certificate)}")
+        return _error(request, exc)
+    # an anchored certificate the index has no version of is not confirmed, whatever its status reads
+    return render(request, "verify.html", lookup=evidence, reliable=False, digest_hex=to_hex(value))
 
 
 @router.post("/verify", response_class=HTMLResponse)
 @streamed_upload
 async def verify_page(
-    ledger: LedgerDep,
+    request: Request,
     file: Annotated[UploadFile | None, File()] = None,
     digest: Annotated[str | None, Form()] = None,
     hash_algorithm: Annotated[str, Form()] = "sha256",
-) -> HTMLResponse:
+) -> Response:
+    """The forms' target without scripts: a file is hashed here and discarded (never stored), or a digest is
+    taken as given; either way the answer is the digest's page."""
     try:
-        alg = HashAlgorithm.parse(hash_algorithm)
+        algorithm = HashAlgorithm.parse(hash_algorithm)
         if file is not None and file.filename:
-            value = await digest_upload(file, alg)
+            value = await digest_upload(file, algorithm)
         else:
             value = parse_digest(digest or "")
-        result, certificate = await run_in_threadpool(verify_evidence, ledger, value, alg)
     except LedgerError as exc:
-        return _page("Verification failed", f'<p class="no">{escape(exc.user_message)}</p>')
-    return _page("Verification result 核验结果",
-                 f"<h1>Verification result 核验结果</h1>{_result_html(result, certificate)}")
+        return _error(request, exc)
+    return RedirectResponse(f"/verify/{to_hex(value)}?hash_algorithm={algorithm.label}", status_code=303)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(request: Request, ledger: LedgerDep, q: str = "",
+                      offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Registrations by number (straight to its certificate page) or by asset name."""
+    if not q.strip():
+        return render(request, "search.html", result=None, query="")
+    try:
+        result = await _call(search.search, ledger, q, offset, PAGE_SIZE)
+    except LedgerError as exc:
+        return _error(request, exc, back="/search")
+    if result.by == "number" and result.count == 1:
+        return RedirectResponse(f"/certificate/{result.data[0].registration_number}", status_code=303)
+    return render(request, "search.html", result=result, query=result.query,
+                  pages=_pages(offset, result.count))
+
+
+@router.get("/certificate/{number}", response_class=HTMLResponse)
+async def certificate_page(request: Request, number: str, ledger: LedgerDep) -> HTMLResponse:
+    """A registration unit's current certificate: status now, versions, rights page, history, downloads."""
+    try:
+        record = await _call(lookup.certificate_record, ledger, number)
+    except LedgerError as exc:
+        return _error(request, exc, back="/search")
+    return render(request, "certificate.html", record=record, lookup=None)
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/certificate/{number}/bundle")
+async def certificate_bundle_download(request: Request, number: str, ledger: LedgerDep) -> Response:
+    """The court bundle of the unit's current certificate with its registry state (what ``ledger proof export
+    NUMBER --state`` writes): it verifies offline against the platform's trust list."""
+    try:
+        _, bundle = await _call(certificate_bundle, ledger, number, ledger.settings.public_url, "web")
+    except LedgerError as exc:
+        return _error(request, exc, back=f"/certificate/{number}")
+    return _attachment(canonical_json(bundle), "application/json", f"{number.strip().upper()}.state.json")
+
+
+@router.post("/certificate/{number}/pdf")
+async def certificate_pdf_download(request: Request, number: str, ledger: LedgerDep) -> Response:
+    """The unit's current certificate as a PDF carrying its document and court bundle."""
+    try:
+        pdf = await _call(certificate_pdf, ledger, number, ledger.settings.public_url, "web")
+    except LedgerError as exc:
+        return _error(request, exc, back=f"/certificate/{number}")
+    return _attachment(pdf, "application/pdf", f"{number.strip().upper()}.pdf")
+
+
+@router.get("/notices", response_class=HTMLResponse)
+async def notices_page(request: Request, ledger: LedgerDep, offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    """The public notice board (公示) with the days each notice still runs."""
+    try:
+        board = await _call(notices.notice_board, ledger, offset, PAGE_SIZE)
+    except LedgerError as exc:
+        return _error(request, exc)
+    return render(request, "notices.html", board=board, board_date=board.as_of, pages=_pages(offset, board.count))
+
+
+@router.get("/notices/{application_id}", response_class=HTMLResponse)
+async def notice_page(request: Request, application_id: str, ledger: LedgerDep) -> HTMLResponse:
+    """One notice, and the form to object to it while it runs."""
+    try:
+        shown = await _call(notices.notice, ledger, application_id)
+    except LedgerError as exc:
+        return _error(request, exc, back="/notices")
+    return render(request, "notice.html", n=shown)
+
+
+@router.post("/notices/{application_id}/objections", response_class=HTMLResponse)
+@streamed_upload
+async def objection_page(
+    request: Request, application_id: str, ledger: LedgerDep,
+    objector_name: Annotated[str, Form()] = "",
+    objector_id: Annotated[str, Form()] = "",
+    grounds: Annotated[str, Form()] = "",
+    evidence: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    """Files an objection with its evidence; answers with the receipt (digest and anchoring transaction)."""
+    back = f"/notices/{application_id}"
+    try:
+        if evidence is None or not evidence.filename:
+            raise LedgerValueError("the objection needs an evidence file")
+        receipt = await _call(notices.file_objection, ledger, application_id, objector_name=objector_name,
+                              objector_id=objector_id, grounds=grounds, evidence=evidence.file,
+                              evidence_name=evidence.filename)
+    except LedgerError as exc:
+        return _error(request, exc, back=back)
+    return render(request, "objection_receipt.html", status_code=201, receipt=receipt)

@@ -170,6 +170,12 @@ def certificate_view(ledger: Ledger, digest: bytes, result: Verification) -> Cer
     unit_id = next((a.certificate_unit for a in result.anchors if a.certificate_unit is not None), None)
     if unit_id is None:
         return None
+    return certificate_status(ledger, unit_id, digest)
+
+
+def certificate_status(ledger: Ledger, unit_id: bytes, digest: bytes) -> CertificateView:
+    """Whether certificate ``digest`` of unit ``unit_id`` is the valid one now, from the index (``assess_certificate``:
+    the same rule the offline verifier applies). A unit the index does not hold yet is "unknown", never valid."""
     fresh = freshness(ledger)
     with Session(ledger.engine) as session:
         unit = session.get(IxUnit, (ledger.deployment.deployment_id, to_hex(unit_id)))

@@ -73,18 +73,18 @@ class RightsEntryPublic(BaseModel):
 
     entry_id: int
     kind: str = Field(description="pledge or licence")
-    counterparty: str
     rights: list[str]
     rights_mask: int
     valid_until: str | None = Field(description="the term's last day (ends 24:00 China time)")
     status: str = Field(description="active or released")
-    contract_hash: str = Field(description="SHA-256 of the pledge or licence contract")
     added_block: int
     added_at: str
-    added_tx: str
     released_block: int | None
-    released_tx: str | None
-    release_document: str | None
+    counterparty: str | None = Field(default=None, description="the pledgee or licensee (non-public)")
+    contract_hash: str | None = Field(default=None, description="SHA-256 of the contract (non-public)")
+    added_tx: str | None = None
+    released_tx: str | None = None
+    release_document: str | None = None
 
 
 class ObjectionPublic(BaseModel):
@@ -161,7 +161,8 @@ class RegistrationPublic(RegistrationSummary):
     registered_at: str
     index: IndexFreshness
     right_holders: dict[str, str] | None = Field(default=None, description="who holds each right (non-public)")
-    rights_page: list[RightsEntryPublic] | None = Field(default=None, description="non-public")
+    rights_page: list[RightsEntryPublic] = Field(default_factory=list, description="pledges and licences; their "
+                                                 "parties and contracts non-public")
     objections: list[ObjectionPublic] | None = Field(default=None, description="non-public")
     certificate: dict[str, Any] | None = Field(default=None, description="the certificate document (non-public)")
 
@@ -232,13 +233,18 @@ def _jurisdiction(ledger: Ledger, profile_id: int) -> str | None:
     return next((p.code for p in ledger.profiles.values() if p.id == profile_id), None)
 
 
-def _entry(row: IxRightsEntry) -> RightsEntryPublic:
-    return RightsEntryPublic(
-        entry_id=row.entry_id, kind=row.kind, counterparty=row.counterparty, rights=_rights(row.rights_mask),
-        rights_mask=row.rights_mask, valid_until=last_day(row.valid_until).isoformat() if row.valid_until else None,
-        status="active" if row.active else "released", contract_hash=row.contract_hash,
-        added_block=row.added_block, added_at=_when(row.added_time), added_tx=row.added_tx,
-        released_block=row.released_block, released_tx=row.released_tx, release_document=row.release_document)
+def _entry(row: IxRightsEntry, full: bool = True) -> RightsEntryPublic:
+    """An entry; for the public, that the unit is encumbered and how (TJIFA §8.2.2 annotates it on the certificate),
+    not with whom or under which contract."""
+    entry = RightsEntryPublic(
+        entry_id=row.entry_id, kind=row.kind, rights=_rights(row.rights_mask), rights_mask=row.rights_mask,
+        valid_until=last_day(row.valid_until).isoformat() if row.valid_until else None,
+        status="active" if row.active else "released", added_block=row.added_block, added_at=_when(row.added_time),
+        released_block=row.released_block)
+    if full:
+        entry.counterparty, entry.contract_hash, entry.added_tx = row.counterparty, row.contract_hash, row.added_tx
+        entry.released_tx, entry.release_document = row.released_tx, row.release_document
+    return entry
 
 
 def _objection(row: IxObjection) -> ObjectionPublic:
@@ -285,12 +291,6 @@ def _granted(ledger: Ledger, session: Session, viewer: Viewer, unit: IxUnit, act
     return True
 
 
-def _require(ledger: Ledger, session: Session, viewer: Viewer, unit: IxUnit, action: str, what: str) -> None:
-    if not _granted(ledger, session, viewer, unit, action):
-        raise ForbiddenError(f"{what} of {unit.registration_number} is not public: the holder, the registry, an "
-                             "exchange, a bank, or a court with its document may read it (REGISTRATION_RULES §6.2)")
-
-
 def unit_key(target: str) -> str:
     """The unit id (0x-hex) of a registration number or of a unit id given as such."""
     if looks_like_digest(target):
@@ -331,10 +331,10 @@ def registration(ledger: Ledger, target: str, *, viewer: Viewer) -> Registration
             certificate_hash=unit.certificate_hash,
             valid_until_day=_day(unit.valid_until), open_objections=unit.open_objections,
             active_rights_entries=unit.active_entries, active_pledges=unit.active_pledges,
-            registered_block=unit.registered_block, registered_at=_when(unit.registered_time), index=fresh)
+            registered_block=unit.registered_block, registered_at=_when(unit.registered_time), index=fresh,
+            rights_page=[_entry(e, full) for e in entries])
         if full:
             view.right_holders = {RIGHT_KEYS[Right(1 << r.right)]: r.holder for r in rights}
-            view.rights_page = [_entry(e) for e in entries]
             view.objections = [_objection(o) for o in objections]
             view.certificate = _certificate(session, unit)
         return view
@@ -342,16 +342,16 @@ def registration(ledger: Ledger, target: str, *, viewer: Viewer) -> Registration
 
 def rights_page(ledger: Ledger, target: str, *, viewer: Viewer | None) -> list[RightsEntryPublic]:
     """Every entry of a unit's rights page, released ones kept, oldest first (TJIFA §8.2.2); non-public
-    (``viewer`` None: the registry's own documents, e.g. the page annexed to a certificate)."""
+    (``viewer`` None: the registry's own documents, e.g. the page annexed to a certificate); for the public
+    without its parties and contracts."""
     key = ledger.deployment.deployment_id
     with Session(ledger.engine) as session:
         unit = _unit_row(ledger, session, target)
-        if viewer is not None:
-            _require(ledger, session, viewer, unit, "rights_page", "the rights page")
+        full = viewer is None or _granted(ledger, session, viewer, unit, "rights_page")
         rows = session.exec(select(IxRightsEntry).where(IxRightsEntry.deployment == key,
                                                         IxRightsEntry.unit_id == unit.unit_id)
                             .order_by(col(IxRightsEntry.entry_id))).all()
-        return [_entry(e) for e in rows]
+        return [_entry(e, full) for e in rows]
 
 
 def certificates(ledger: Ledger, target: str) -> list[CertificatePublic]:
@@ -371,12 +371,12 @@ def certificates(ledger: Ledger, target: str) -> list[CertificatePublic]:
 
 
 def history(ledger: Ledger, target: str, *, viewer: Viewer) -> list[HistoryEventPublic]:
-    """The unit's recorded transitions and the registry's acts, oldest first, each with its governing document's
-    hash (non-public)."""
+    """The unit's recorded transitions and the registry's acts, oldest first: what happened and when for everyone
+    (registrations are announced); who acted, on which document, for those who may read non-public records."""
     key = ledger.deployment.deployment_id
     with Session(ledger.engine) as session:
         unit = _unit_row(ledger, session, target)
-        _require(ledger, session, viewer, unit, "history", "the history")
+        full = _granted(ledger, session, viewer, unit, "history")
         rows = session.exec(select(IxHistory).where(IxHistory.deployment == key, IxHistory.unit_id == unit.unit_id)
                             .order_by(col(IxHistory.block_number), col(IxHistory.log_index))).all()
         acts = session.exec(select(RegistryAct).where(RegistryAct.deployment == key,
@@ -390,7 +390,11 @@ def history(ledger: Ledger, target: str, *, viewer: Viewer) -> list[HistoryEvent
             events.append((done, HistoryEventPublic(source="registry", action=d.kind, at=_when(done), actor=d.actor,
                                                     document_hash=d.document_hash, tx_hash=d.tx_hash, rule=d.rule,
                                                     detail=d.detail)))
-        return [event for _, event in sorted(events, key=lambda pair: pair[0])]
+        ordered = [event for _, event in sorted(events, key=lambda pair: pair[0])]
+        if not full:
+            for event in ordered:
+                event.document_hash = event.actor = event.detail = None
+        return ordered
 
 
 def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50, *,

@@ -72,11 +72,15 @@ def test_the_public_sees_publishable_information_only(world: dict[str, Any]) -> 
         assert view["disclosure"] == "public" and view["status"] == "active"
         assert view["holder_name"] == "某数据科技有限公司" and view["asset_name"] == "广东物流指数"
         assert view["active_pledges"] == 1  # that it is encumbered is public; by whom is not
-        assert view["right_holders"] is None and view["rights_page"] is None and view["certificate"] is None
-        assert view["holder"] is None
-        for path in ("rights-page", "history"):
-            refused = client.get(f"/registrations/{number}/{path}", headers=headers)
-            assert refused.status_code == 403 and "REGISTRATION_RULES §6.2" in refused.json()["error"]["message"]
+        assert view["right_holders"] is None and view["certificate"] is None and view["holder"] is None
+        # the pledge is annotated (TJIFA §8.2.2), not its pledgee or contract
+        assert [(e["kind"], e["counterparty"], e["contract_hash"]) for e in view["rights_page"]] == [
+            ("pledge", None, None)]
+        page = client.get(f"/registrations/{number}/rights-page", headers=headers).json()
+        assert page[0]["kind"] == "pledge" and page[0]["counterparty"] is None
+        history = client.get(f"/registrations/{number}/history", headers=headers).json()
+        assert [e["action"] for e in history] == ["initial", "pledge"]
+        assert all(e["actor"] is None and e["document_hash"] is None for e in history)
         assert client.get(f"/applications/{world['application']}", headers=headers).status_code in (401, 403)
     assert client.get("/applications").status_code == 403
 
@@ -98,10 +102,11 @@ def test_a_court_reads_with_its_document_and_the_access_log_shows_it(world: dict
     court = world["headers"]["court"]
     refused = client.get(f"/registrations/{number}/rights-page", headers=court)
     assert refused.status_code == 403 and "X-Legal-Document" in refused.json()["error"]["message"]
+    assert client.get(f"/registrations/{number}", headers=court).status_code == 403  # no document, no read
     order = "0x" + hashlib.sha256("(2024)粤0104民初1号 调查令".encode()).hexdigest()
     page = client.get(f"/registrations/{number}/rights-page",
                       headers={**court, "X-Legal-Document": order, "X-Legal-Reference": quote("(2024)粤0104民初1号")})
-    assert page.status_code == 200 and page.json()[0]["kind"] == "pledge"
+    assert page.status_code == 200 and page.json()[0]["counterparty"] == ledger.accounts.get("bank").address
     entries = client.get("/access-log?limit=500", headers=world["headers"]["auditor"]).json()["data"]
     mine = [e for e in entries if e["principal"] == "court"]
     assert mine and mine[-1]["legal_document_hash"] == order and mine[-1]["subject"] == number

@@ -201,11 +201,11 @@ def test_superseded_objected_and_cancelled_certificates_are_named(chain: Ledger,
     v2 = chain.assets.unit(unit_id(number))["certificate_hash"]
     with TestClient(create_app(ledger=chain)) as client:
         page = client.get(f"/verify/{to_hex(v1)}").text
-        assert "Superseded 已被取代" in page and f'href="/verify/{to_hex(v2)}"' in page
-        assert "Anchored 已存证" not in page
+        assert 'data-state="superseded"' in page and "已被取代" in page and f'href="/verify/{to_hex(v2)}"' in page
+        assert 'data-state="anchored"' not in page and 'data-state="valid"' not in page
         api = client.get(f"/evidence/verify/{to_hex(v1)}").json()
         assert api["certificate"]["state"] == "superseded" and api["certificate"]["current_certificate_version"] == 2
-        assert "Valid certificate 证书有效" in client.get(f"/verify/{to_hex(v2)}").text
+        assert 'data-state="valid"' in client.get(f"/verify/{to_hex(v2)}").text
 
         # an objection registration (SZ art. 20) on the unit: a warning, not a plain VERIFIED
         matter = os.urandom(32)
@@ -214,14 +214,17 @@ def test_superseded_objected_and_cancelled_certificates_are_named(chain: Ledger,
         objected = verify_bundle(export_evidence_bundle(chain, v2, HashAlgorithm.SHA256), trust=trust)
         assert verdict(objected) is Verdict.VERIFIED_WITH_WARNING, objected
         assert "UNDER OBJECTION" in next(c.detail for c in objected if c.name == "registry status")
-        assert "Under objection 存在异议" in client.get(f"/verify/{to_hex(v2)}").text
+        objected_page = client.get(f"/verify/{to_hex(v2)}").text
+        assert 'data-state="objection"' in objected_page and "存在异议" in objected_page
 
         # cancelled by a court order: never valid again
         _register(workflow, today, "cancellation", number, actor="court", ground="judicial_order")
         cancelled = verify_bundle(export_evidence_bundle(chain, v2, HashAlgorithm.SHA256), trust=trust)
         assert verdict(cancelled) is Verdict.NOT_VALID
         assert "CANCELLED" in next(c.detail for c in cancelled if c.name == "registry status")
-        assert "Cancelled 已注销" in client.get(f"/verify/{to_hex(v2)}").text
+        cancelled_page = client.get(f"/verify/{to_hex(v2)}").text
+        assert 'data-state="cancelled"' in cancelled_page and "已注销" in cancelled_page
+        assert 'data-state="valid"' not in cancelled_page
 
     path = tmp_path / "old.pdf"
     path.write_bytes(old)
