@@ -10,25 +10,23 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from ledger.accounts import write_dev_accounts
-from ledger.chain.node import ENGINES, LocalNode, rpc_ready
 from ledger.cli_proof import checkpoint_app, proof_app, tsa_app
 from ledger.cli_recognition import app as recognition_app
 from ledger.cli_registry import app as registry_app
 from ledger.cli_wallet import accounts_app, wallet_app
-from ledger.config import Settings
-from ledger.context import Ledger
-from ledger.deployment import deploy as deploy_contracts
 from ledger.errors import LedgerError, LedgerValueError
-from ledger.evidence import EvidenceKind
 from ledger.hashing import HashAlgorithm, digest_file, looks_like_digest, parse_digest, to_hex
+
+if TYPE_CHECKING:
+    from ledger.config import Settings
+    from ledger.context import Ledger
 
 app = typer.Typer(help="Data-asset registration, evidence and rights-confirmation ledger.",
                   pretty_exceptions_enable=False, no_args_is_help=True)
@@ -61,11 +59,13 @@ HomeOption = Annotated[Path | None, typer.Option("--home", envvar="LEDGER_HOME",
 
 @app.callback()
 def _root(ctx: typer.Context, home: HomeOption = None) -> None:
+    from ledger.config import Settings
     ctx.obj = Settings.from_env(home=home.resolve() if home else None)
 
 
 def _ledger(ctx: typer.Context) -> Ledger:
     """The ledger; what a command got mined is indexed when it ends, so the next read sees it."""
+    from ledger.context import Ledger
     settings: Settings = ctx.obj
     ledger = Ledger(settings)
     ctx.call_on_close(ledger.catch_up)
@@ -78,13 +78,15 @@ def _ledger(ctx: typer.Context) -> Ledger:
 @chain_app.command("up")
 def chain_up(
     ctx: typer.Context,
-    engine: Annotated[str, typer.Option(help=f"Node to run: {' or '.join(ENGINES)}.")] = "anvil",
+    engine: Annotated[str, typer.Option(help="Node to run: anvil or hardhat.")] = "anvil",
     port: Annotated[int | None, typer.Option(min=1, max=65535,
                                              help="Port (default 8545, or a free one if taken).")] = None,
     block_time: Annotated[float | None, typer.Option(help="Whole seconds per block (default: a block per "
                                                      "tx).")] = None,
 ) -> None:
     """Start the local chain in the background, its state kept in the data directory."""
+    from ledger.accounts import write_dev_accounts
+    from ledger.chain.node import LocalNode
     settings: Settings = ctx.obj
     info = LocalNode(settings).start(engine=engine, port=port, block_time=block_time)
     write_dev_accounts(settings.accounts_path)
@@ -100,6 +102,7 @@ def chain_down(
                                         "the last snapshot are then lost).")] = False,
 ) -> None:
     """Stop the local chain (its state is saved first)."""
+    from ledger.chain.node import LocalNode
     info = LocalNode(ctx.obj).stop(force=force)
     console.print(f"stopped {info.engine} (pid {info.pid})" if info else "no local chain was running")
 
@@ -107,6 +110,7 @@ def chain_down(
 @chain_app.command("status")
 def chain_status(ctx: typer.Context) -> None:
     """Show the local node, the chain and the deployment."""
+    from ledger.chain.node import LocalNode, rpc_ready
     settings: Settings = ctx.obj
     node = LocalNode(settings)
     info, saved = node.info(), node.saved()
@@ -163,6 +167,7 @@ def deploy(
                                             "deployment and deploy afresh.")] = False,
 ) -> None:
     """Deploy the contracts (idempotent: reuses the deployment recorded for this chain)."""
+    from ledger.deployment import deploy as deploy_contracts
     ledger = _ledger(ctx)
     deployment, created = deploy_contracts(ledger.manifest, ledger.client, ledger.accounts, ledger.toolchain,
                                            ledger.settings.admin_delay, new_chain=new_chain)
@@ -204,6 +209,7 @@ def evidence_anchor(
                                                      "proofs) to this JSON file.")] = None,
 ) -> None:
     """Hash files and anchor their digests on chain."""
+    from ledger.evidence import EvidenceKind
     alg = HashAlgorithm.parse(algorithm)
     evidence_kind = EvidenceKind.parse(kind)
     items = [_digest_of(t, alg) for t in targets]
@@ -310,6 +316,7 @@ def token_revoke(ctx: typer.Context, label: Annotated[str, typer.Option(help="La
 @access_app.command("show")
 def access_show(ctx: typer.Context, offset: int = 0, limit: int = 100) -> None:
     """Entries of the access log, oldest first."""
+    from ledger.context import Ledger
     from ledger.services.access import access_log
 
     rows, count = access_log(Ledger(ctx.obj), offset, limit)
@@ -322,6 +329,7 @@ def access_show(ctx: typer.Context, offset: int = 0, limit: int = 100) -> None:
 @access_app.command("verify")
 def access_verify(ctx: typer.Context) -> None:
     """Recompute the log's hash chain and check it against the heads anchored on chain (exit 4 if broken)."""
+    from ledger.context import Ledger
     from ledger.services.access import verify_access_log
 
     check = verify_access_log(Ledger(ctx.obj))
@@ -349,6 +357,7 @@ def index_run(
     follow: Annotated[bool, typer.Option("--follow", help="Keep following the chain until interrupted.")] = False,
 ) -> None:
     """Index the chain's events up to its head (``ledger serve`` does this by itself)."""
+    from ledger.context import Ledger
     settings: Settings = ctx.obj
     indexer = Ledger(settings).indexer
     applied = indexer.run_once()
@@ -367,6 +376,7 @@ def index_run(
 @index_app.command("status")
 def index_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Where the index stands: chain head, indexed block, lag and rows per table."""
+    from ledger.context import Ledger
     status = Ledger(ctx.obj).indexer.status()
     data = {"head": status.head, "indexed": status.indexed, "lag": status.lag, "rows": status.rows}
     if as_json:
@@ -382,6 +392,7 @@ def index_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
 @index_app.command("rebuild")
 def index_rebuild(ctx: typer.Context) -> None:
     """Drop this deployment's read models and index the chain again from the deploy block."""
+    from ledger.context import Ledger
     indexer = Ledger(ctx.obj).indexer
     applied = indexer.rebuild()
     console.print(f"rebuilt: {applied} event(s) applied; at block {indexer.status().indexed}")

@@ -16,14 +16,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledger.config import Settings
 from ledger.errors import LedgerValueError
+
+if TYPE_CHECKING:
+    from ledger.config import Settings
 
 proof_app = typer.Typer(help="Court bundles: export, verify offline, report.", no_args_is_help=True)
 checkpoint_app = typer.Typer(help="Authority signatures over block hashes.", no_args_is_help=True)

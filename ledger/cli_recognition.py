@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledger.config import Settings
 from ledger.errors import LedgerValueError
+
+if TYPE_CHECKING:
+    from ledger.config import Settings
 
 app = typer.Typer(help="Mutual recognition (互认): export a registration's package, verify and import another "
                   "platform's.", no_args_is_help=True)

@@ -12,41 +12,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from ledger.context import Ledger
-from ledger.document_schemas import problems
 from ledger.errors import LedgerValueError
 from ledger.hashing import digest_file, looks_like_digest, parse_digest, to_hex
 from ledger.lifecycle import Right
-from ledger.models import Application
-from ledger.services import applications
-from ledger.services.access import OPERATOR
-from ledger.services.duties import run_duties
-from ledger.services.registrations import registration
-from ledger.services.schemas import (
-    RIGHT_BITS,
-    AuthorityActCreate,
-    CancellationCreate,
-    ChangeCreate,
-    EntryCreate,
-    InitialApplicationCreate,
-    NoticeObjectionCreate,
-    NoticeObjectionResolution,
-    ObjectionDisposal,
-    ObjectionRegistrationCreate,
-    OrderCreate,
-    ReleaseCreate,
-    RenewalCreate,
-    ReviewDecision,
-    TransferCreate,
-)
-from ledger.workflow import State
+
+if TYPE_CHECKING:
+    from ledger.context import Ledger
+    from ledger.models import Application
+    from ledger.services import applications
 
 app = typer.Typer(help="Registration units: apply, review, notice, register, and every later filing.",
                   no_args_is_help=True)
@@ -61,6 +41,7 @@ def _ledger(ctx: typer.Context) -> Ledger:
     """The ledger for a command that files something. A stored transaction of another filing never blocks this
     one (the outbox finishes it: `ledger chain reconcile`, or `ledger serve` in the background); what this
     command got mined is indexed when it ends, so the next read sees it."""
+    from ledger.context import Ledger
     ledger = Ledger(ctx.obj)
     ctx.call_on_close(ledger.catch_up)
     return ledger
@@ -68,6 +49,7 @@ def _ledger(ctx: typer.Context) -> Ledger:
 
 def _reader(ctx: typer.Context) -> Ledger:
     """The ledger for a read: reads never write (the index answers, and says how far behind it is)."""
+    from ledger.context import Ledger
     return Ledger(ctx.obj)
 
 
@@ -85,6 +67,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def _form(model: type[M], values: dict[str, Any]) -> M:
     """The service's input model from command-line values; a bad value is refused naming the field."""
+    from ledger.document_schemas import problems
     try:
         return model.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
@@ -97,6 +80,7 @@ def _digest_text(path: Path | None) -> str | None:
 
 
 def _right_names(text: str) -> list[str]:
+    from ledger.services.schemas import RIGHT_BITS
     mask = _rights(text)
     return [name for name, bit in RIGHT_BITS.items() if mask & bit]
 
@@ -108,6 +92,7 @@ def _digest_or_file(value: str | None) -> str | None:
 
 
 def _report(application: Application, extra: str = "") -> None:
+    from ledger.workflow import State
     line = f"application {application.id[:12]} ({application.kind}, {application.profile}): {application.state}"
     if application.registration_number:
         line += f", registration number {application.registration_number}"
@@ -175,6 +160,8 @@ def apply(
 ) -> None:
     """File an initial registration application (首次登记申请) with the content its certificate will carry
     (TJIFA §8.2.1: holder's legal name and code, asset name, type, acquisition, update cycle, scenarios, scope)."""
+    from ledger.services import applications
+    from ledger.services.schemas import InitialApplicationCreate
     cycle, custom = update_cycle, None
     if update_cycle.startswith("custom:"):
         cycle, custom = "custom", update_cycle.removeprefix("custom:").strip()
@@ -192,6 +179,7 @@ def apply(
 @app.command()
 def accept(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Accept an application (受理) and start its formal review."""
+    from ledger.services import applications
     _report(applications.accept(_ledger(ctx), application, actor))
 
 
@@ -206,6 +194,8 @@ def review(
 ) -> None:
     """Review: pass the formal review, file the third-party report (--as reviewer), request a supplement, or
     reject."""
+    from ledger.services import applications
+    from ledger.services.schemas import ReviewDecision
     if sum((passed, report is not None, supplement is not None, reject is not None)) != 1:
         raise LedgerValueError("give exactly one of --pass, --report, --supplement, --reject")
     decision = "pass" if passed else "report" if report is not None else "supplement" if supplement else "reject"
@@ -218,30 +208,35 @@ def review(
 def resubmit(ctx: typer.Context, application: str, actor: AsOption,
              document: Annotated[Path | None, typer.Option(help="The corrected materials.")] = None) -> None:
     """Resubmit after a supplement request."""
+    from ledger.services import applications
     _report(applications.resubmit(_ledger(ctx), application, actor, _digest_text(document)))
 
 
 @app.command()
 def approve(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Approve (the registration number is allocated now)."""
+    from ledger.services import applications
     _report(applications.approve(_ledger(ctx), application, actor))
 
 
 @app.command()
 def notice(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Start the public notice (公示) for the profile's period."""
+    from ledger.services import applications
     _report(applications.start_notice(_ledger(ctx), application, actor))
 
 
 @app.command()
 def register(ctx: typer.Context, application: str, actor: AsOption = "registrar") -> None:
     """Record the registration on chain once notice (if any) has passed; a registered one is left as it is."""
+    from ledger.services import applications
     _report(applications.register(_ledger(ctx), application, actor))
 
 
 @app.command()
 def withdraw(ctx: typer.Context, application: str, actor: AsOption) -> None:
     """Withdraw an application before approval (撤回, DL art. 17): the applicant, or the registry."""
+    from ledger.services import applications
     _report(applications.withdraw(_ledger(ctx), application, actor))
 
 
@@ -252,6 +247,8 @@ def list_applications(
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
     """List applications by state: what waits, what is stuck, what is done."""
+    from ledger.services import applications
+    from ledger.services.access import OPERATOR
     page = applications.applications(_reader(ctx), state, kind, limit=500, viewer=OPERATOR)
     table = Table("application", "kind", "profile", "state", "registration", "applicant", "updated",
                   title=f"{page.count} application(s)")
@@ -266,6 +263,7 @@ def duties(ctx: typer.Context, actor: AsOption = "registrar") -> None:
     """Do the duties time made due (``ledger serve`` does them by itself): lapse objections (SZ art. 20), record
     expiries and cancel under GZ art. 35, register applications whose notice ended, issue renewal reminders, and
     end applications whose notice objection was not resolved in time (AH art. 22, GD art. 23)."""
+    from ledger.services.duties import run_duties
     done = run_duties(_ledger(ctx), actor)
     console.print(f"{done.ended_by_deadline} application(s) moved by a deadline; {done.lapsed} objection(s) lapsed; "
                   f"{done.expired} registration(s) expired, {done.cancelled} cancellation(s) filed; "
@@ -290,6 +288,8 @@ def object_(
 ) -> None:
     """Object during notice, or register an objection against a registered unit (异议登记, SZ art. 20): the
     objector gets its proof (异议登记证明) with the court/arbitration filing deadline."""
+    from ledger.services import applications
+    from ledger.services.schemas import NoticeObjectionCreate, ObjectionRegistrationCreate
     ledger = _ledger(ctx)
     if "-" not in target:
         form = _form(NoticeObjectionCreate, {"grounds": grounds, "objector_name": objector_name or objector,
@@ -326,6 +326,7 @@ def litigation(
     actor: AsOption = "registrar",
 ) -> None:
     """Record that the objector lodged a court or arbitration filing in time (SZ art. 20): no lapse."""
+    from ledger.services import applications
     applications.record_litigation(_ledger(ctx), number, grounds, actor, to_hex(digest_file(notice_of_acceptance)))
     console.print("court/arbitration acceptance recorded: the objection stands until decided", highlight=False)
 
@@ -341,6 +342,8 @@ def resolve(
     actor: AsOption = "registrar",
 ) -> None:
     """Dispose of an objection: a notice objection (registry) or an objection registration (court)."""
+    from ledger.services import applications
+    from ledger.services.schemas import NoticeObjectionResolution, ObjectionDisposal
     ledger = _ledger(ctx)
     if "-" in target:
         if not grounds:
@@ -359,6 +362,7 @@ def resolve(
 def lapse(ctx: typer.Context, number: str, grounds: Annotated[str, typer.Option(help="Grounds of the objection.")],
           actor: AsOption = "registrar") -> None:
     """Lapse an objection registration whose filing deadline passed without a court/arbitration filing."""
+    from ledger.services import applications
     applications.lapse_objection(_ledger(ctx), number, grounds, actor)
     console.print("objection lapsed", highlight=False)
 
@@ -368,6 +372,8 @@ def order(ctx: typer.Context, number: str,
           document: Annotated[Path, typer.Option("--order", help="The judgment, ruling or award.")],
           actor: AsOption = "court") -> None:
     """Record a court or arbitration order concerning a unit (the judicial role); ex-officio acts cite it."""
+    from ledger.services import applications
+    from ledger.services.schemas import OrderCreate
     act = applications.record_order(_ledger(ctx), number, actor, _form(OrderCreate, {
         "document_hash": _digest_text(document)}))
     console.print(f"order {act.subject} recorded for {act.registration_number}", highlight=False)
@@ -397,6 +403,8 @@ def licence(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(hel
             until: Annotated[str | None, typer.Option(help="Licence term end, YYYY-MM-DD.")] = None,
             contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Licence registration (许可登记): a licence entry on the rights page."""
+    from ledger.services import applications
+    from ledger.services.schemas import EntryCreate
     form = _form(EntryCreate, {"counterparty": to, "rights": _right_names(rights), "valid_until": until,
                                "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
     _filed(applications.file_entry(_ledger(ctx), "licence", number, actor, form))
@@ -407,6 +415,8 @@ def pledge(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(help
            rights: RightsOption = "all", until: Annotated[str | None, typer.Option(help="Term end.")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Pledge (质押) entered on the additional-rights page (他项权益页); the pledgor and the pledgee both sign."""
+    from ledger.services import applications
+    from ledger.services.schemas import EntryCreate
     form = _form(EntryCreate, {"counterparty": to, "rights": _right_names(rights), "valid_until": until,
                                "document_hash": _digest_text(contract), "risk_acknowledgement": _digest_text(risk)})
     _filed(applications.file_entry(_ledger(ctx), "pledge", number, actor, form))
@@ -416,6 +426,8 @@ def pledge(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(help
 def release(ctx: typer.Context, number: str, entry: Annotated[int, typer.Option(help="Rights-page entry id.")],
             contract: DocOption = None, actor: AsOption = "registrar") -> None:
     """Release a pledge or licence entry of this unit (with the counterparty's consent)."""
+    from ledger.services import applications
+    from ledger.services.schemas import ReleaseCreate
     form = _form(ReleaseCreate, {"entry_id": entry, "document_hash": _digest_text(contract)})
     _filed(applications.file_release(_ledger(ctx), number, actor, form))
 
@@ -430,6 +442,8 @@ def transfer(ctx: typer.Context, number: str, to: Annotated[str, typer.Option(he
              actor: AsOption = "registrar") -> None:
     """Transfer registration (转移登记): joint signatures under TJIFA, the transferee alone under SZ/AH; a pledged
     unit needs its pledgees' consent."""
+    from ledger.services import applications
+    from ledger.services.schemas import TransferCreate
     new_holder = {"legal_name": new_holder_name, "uscc": new_holder_uscc, "kind": new_holder_kind} \
         if new_holder_name else None
     form = _form(TransferCreate, {"to": to, "rights": _right_names(rights), "new_holder": new_holder,
@@ -446,6 +460,8 @@ def change(ctx: typer.Context, number: str, name: NameOption = None, version: Ve
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Change registration (变更登记): the certificate is reissued with the changed content — everything else
     carried forward — and the old version is superseded."""
+    from ledger.services import applications
+    from ledger.services.schemas import ChangeCreate
     asset = _asset(name, version, form_, acquisition, update_cycle, scenarios, scope)
     holder = {k: v for k, v in (("legal_name", holder_name), ("uscc", uscc)) if v}
     form = _form(ChangeCreate, {"asset": asset or None, "holder": holder or None,
@@ -463,6 +479,8 @@ def cancel(ctx: typer.Context, number: str,
                                                         "(GZ art. 35).")] = None,
            contract: DocOption = None, risk: RiskOption = None, actor: AsOption = "registrar") -> None:
     """Cancellation (注销登记): by the holder, by court/arbitration order, or ex officio with its grounds."""
+    from ledger.services import applications
+    from ledger.services.schemas import CancellationCreate
     given = [(g, d) for g, d in (("judicial_order", court_order), ("no_remaining_holder", ex_officio),
                                  ("expired", expired)) if d is not None]
     if len(given) > 1:
@@ -478,11 +496,15 @@ def renew(ctx: typer.Context, number: str, contract: DocOption = None,
           data_valid_until: Annotated[str | None, typer.Option(help="The data's own validity, if shorter.")] = None,
           actor: AsOption = "registrar") -> None:
     """Renewal (续期; DL: annual review 年审) within the window before expiry."""
+    from ledger.services import applications
+    from ledger.services.schemas import RenewalCreate
     form = _form(RenewalCreate, {"data_valid_until": data_valid_until, "document_hash": _digest_text(contract)})
     _filed(applications.file_renewal(_ledger(ctx), number, actor, form))
 
 
 def _authority_act(ctx: typer.Context, kind: str, number: str, grounds: Path, actor: str) -> None:
+    from ledger.services import applications
+    from ledger.services.schemas import AuthorityActCreate
     form = _form(AuthorityActCreate, {"document_hash": _digest_text(grounds)})
     _filed(applications.file_authority_act(_ledger(ctx), kind, number, actor, form))
 
@@ -510,6 +532,8 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a unit as the chain holds it (with its rights-page entries and their ids), or an application with
     its history."""
+    from ledger.services.access import OPERATOR
+    from ledger.services.registrations import registration
     ledger = _reader(ctx)
     if "-" in target or looks_like_digest(target):
         view = registration(ledger, target, viewer=OPERATOR)

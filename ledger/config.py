@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ledger.devtsa import LocalTsa
 from ledger.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +136,8 @@ class Settings(BaseModel):
         if self.tsa_url:
             return None if self.tsa_url == "none" else self.tsa_url
         if self.tsa_file.exists():
+            from ledger.devtsa import LocalTsa  # its HTTP client only when a local TSA is asked for
+
             info = LocalTsa(self.home).info()
             return info.url if info else None
         return None

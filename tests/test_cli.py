@@ -61,3 +61,16 @@ def test_cli_anchor_verify_endorse_and_errors(tmp_path: Path) -> None:
         assert run(home, "chain", "down").returncode == 0
     down = run(home, "evidence", "verify", "ab" * 32)
     assert down.returncode == 1 and "error:" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_the_cli_starts_without_its_heavy_libraries() -> None:
+    """``ledger --help`` and every group's help import no chain, database or PDF library (issue #11 §1: commands
+    import what they need when they run; the start-up time is measured by ``bench/cli_startup.py``)."""
+    heavy = ("web3", "eth_account", "sqlalchemy", "sqlmodel", "reportlab", "jsonschema", "requests")
+    for argv in (["--help"], ["registry", "--help"], ["evidence", "--help"], ["proof", "--help"]):
+        probe = (f"import sys; sys.argv = ['ledger', *{argv!r}]\nimport ledger.cli\n"
+                 "try:\n    ledger.cli.main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+                 f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        assert "Usage" in done.stdout, argv
+        assert done.stderr.strip().splitlines()[-1] == "[]", (argv, done.stderr)
