@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api import session
 from ledger.context import Ledger
 from ledger.errors import ForbiddenError, UnauthorizedError
 from ledger.evidence import EVIDENCE_PROVIDER_ROLE, Batcher
@@ -51,7 +52,8 @@ async def get_account(
     x_ledger_signature: Annotated[str | None, Header(description="EIP-191 signature of the request text")] = None,
 ) -> str | None:
     """The account a request is made by: its API token's (stored hashed), or the one whose own key signed the
-    request (ledger.services.access.request_text); None for the public."""
+    request (ledger.services.access.request_text), or — for a read (GET) only — the browser session of a signed-in
+    user (``api.session``); None for the public."""
     if credentials is not None:
         return resolve_token(ledger.engine, credentials.credentials).account
     if x_ledger_signature or x_ledger_address:
@@ -62,6 +64,8 @@ async def get_account(
         body = await request.body()
         return await run_in_threadpool(signed_account, ledger, x_ledger_address, x_ledger_timestamp,
                                        x_ledger_signature, request.method, path, body)
+    if request.method == "GET":
+        return session.account_of(ledger.settings.home, request.cookies.get(session.COOKIE))
     return None
 
 

@@ -55,6 +55,17 @@ RIGHT: dict[str, tuple[str, str]] = {
 ENTRY_KIND: dict[str, tuple[str, str]] = {"pledge": ("质押", "Pledge"), "licence": ("许可", "Licence")}
 ENTRY_STATUS: dict[str, tuple[str, str]] = {"active": ("有效", "Active"), "released": ("已解除", "Released")}
 
+#: Where an application stands (the workflow's states, REGISTRATION_RULES §3.8).
+APPLICATION_STATE: dict[str, tuple[str, str]] = {
+    "submitted": ("已提交", "Submitted"), "accepted": ("已受理", "Accepted"),
+    "under_formal_review": ("形式审查中", "Formal review"),
+    "under_substantive_review": ("实质审查中", "Substantive review"),
+    "supplement_requested": ("待补正", "Supplement requested"), "resubmitted": ("已补正", "Resubmitted"),
+    "approved": ("审核通过", "Approved"), "in_public_notice": ("公示中", "In public notice"),
+    "objection_pending": ("异议处理中", "Objection pending"), "registered": ("已登记", "Registered"),
+    "archived": ("已归档", "Archived"), "withdrawn": ("已撤回", "Withdrawn"), "rejected": ("不予登记", "Rejected"),
+    "terminated": ("已终止", "Terminated"),
+}
 DAY_UNIT: dict[str, tuple[str, str]] = {
     "working_days": ("个工作日", "working days"), "calendar_days": ("日", "calendar days"),
 }

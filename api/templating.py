@@ -26,12 +26,12 @@ TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 BUILT = STATIC / "build"
 
-#: The pages' navigation: (path, Chinese, English). The holder's and the court's pages join it once access
-#: control lands (issue #12 §3-4).
+#: The pages' navigation: (path, Chinese, English).
 NAV: list[tuple[str, str, str]] = [
     ("/", "存证核验", "Verify"),
     ("/search", "登记查询", "Search"),
     ("/notices", "公示", "Public notices"),
+    ("/account", "我的登记", "My records"),
 ]
 
 

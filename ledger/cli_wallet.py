@@ -132,6 +132,32 @@ def sign(
         console.print(f"consent {consent['id']} signed by {key.address} and posted", highlight=False)
 
 
+@wallet_app.command("sign-request")
+def sign_request(
+    keystore: Path,
+    method: Annotated[str, typer.Argument(help="GET, POST, …")],
+    path: Annotated[str, typer.Argument(help="The request's path with its query, e.g. /account/login.")],
+    body: Annotated[Path | None, typer.Option(help="A file with the request's exact body (none: empty).")] = None,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Sign one API request with your own key instead of a token (valid 5 minutes): prints the X-Ledger-Address,
+    X-Ledger-Timestamp and X-Ledger-Signature headers — also what the sign-in page's form asks for
+    (``POST /account/login``)."""
+    import time
+
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from ledger.services.access import request_text
+
+    key = _key(keystore, passphrase_file)
+    timestamp = int(time.time())
+    text = request_text(method, path, timestamp, body.read_bytes() if body is not None else b"")
+    signature = "0x" + bytes(Account.sign_message(encode_defunct(text=text), key.key).signature).hex()
+    console.print(f"X-Ledger-Address: {key.address}\nX-Ledger-Timestamp: {timestamp}\nX-Ledger-Signature: {signature}",
+                  highlight=False)
+
+
 @accounts_app.command("add-party")
 def add_party(ctx: typer.Context, name: str,
               party_address: Annotated[str, typer.Option("--address", help="The party's address (its wallet's).")],

@@ -68,8 +68,53 @@ function enhanceVerifyForm(form) {
   });
 }
 
+// A browser wallet (EIP-1193 `window.ethereum`), when the user has one: it signs the login request
+// (personal_sign, EIP-191) or a consent (eth_signTypedData_v4, EIP-712) and the form is filled with the result.
+// Without a wallet the buttons stay hidden and the forms take a pasted signature.
+function wallet() {
+  return typeof window !== "undefined" && window.ethereum && typeof window.ethereum.request === "function"
+    ? window.ethereum : null;
+}
+
+async function walletAccount(provider) {
+  const [account] = await provider.request({ method: "eth_requestAccounts" });
+  return account;
+}
+
+function enhanceWalletLogin(form) {
+  const button = form.querySelector("[data-wallet-login]");
+  const provider = wallet();
+  if (!button || !provider) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const text = form.dataset.loginText.replace(/\n\d+\n/, `\n${timestamp}\n`);
+    const account = await walletAccount(provider);
+    const hex = "0x" + Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+    form.elements.address.value = account;
+    form.elements.timestamp.value = String(timestamp);
+    form.elements.signature.value = await provider.request({ method: "personal_sign", params: [hex, account] });
+    form.submit();
+  });
+}
+
+function enhanceConsentForm(form) {
+  const button = form.querySelector("[data-wallet-sign]");
+  const provider = wallet();
+  if (!button || !provider) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const typed = document.getElementById(form.dataset.typedData).textContent;
+    const account = await walletAccount(provider);
+    form.elements.signature.value = await provider.request({
+      method: "eth_signTypedData_v4", params: [account, typed] });
+  });
+}
+
 export function enhance(root = document) {
   root.querySelectorAll("form[data-hash-in-browser]").forEach(enhanceVerifyForm);
+  root.querySelectorAll("form[data-login-text]").forEach(enhanceWalletLogin);
+  root.querySelectorAll("form[data-typed-data]").forEach(enhanceConsentForm);
 }
 
 if (typeof document !== "undefined") {
