@@ -43,9 +43,21 @@ class Ledger:
     def client(self) -> ChainClient:
         return ChainClient(self.settings.resolve_rpc_url())
 
-    @cached_property
+    @property
     def accounts(self) -> AccountBook:
-        return AccountBook.load(self.settings.accounts_path)
+        """The accounts file, read again when it changes: a party added by ``ledger accounts add-party`` is known
+        to a running server at once."""
+        path = self.settings.accounts_path
+        try:
+            stat = path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        cached = self.__dict__.get("_accounts")
+        if cached is None or cached[0] != stamp or stamp is None:
+            self.__dict__["_accounts"] = (stamp, AccountBook.load(path))
+        book: AccountBook = self.__dict__["_accounts"][1]
+        return book
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -121,7 +133,7 @@ class Ledger:
     @cached_property
     def workflow(self) -> Workflow:
         fixed = self.settings.today
-        return Workflow(self.engine, self.assets, self.accounts, self.deployment.deployment_id, self.sender,
+        return Workflow(self.engine, self.assets, lambda: self.accounts, self.deployment.deployment_id, self.sender,
                         registry_name=self.settings.registry_name,
                         clock=(lambda: fixed) if fixed else today_in_china, outbox=self.outbox,
                         profiles=self.profiles)

@@ -129,14 +129,15 @@ def today_in_china() -> date:
 class Workflow:
     """Runs applications of one deployment through the registration steps."""
 
-    def __init__(self, engine: Engine, registry: AssetRegistryClient, accounts: AccountBook, deployment_id: str,
+    def __init__(self, engine: Engine, registry: AssetRegistryClient,
+                 accounts: AccountBook | Callable[[], AccountBook], deployment_id: str,
                  sender: Callable[[str], TransactionSender], registry_name: str = "Data-asset registry",
                  clock: Callable[[], date] = today_in_china,
                  profiles: dict[str, JurisdictionProfile] | None = None, outbox: Outbox | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.handle: ContractHandle = registry.handle
-        self.accounts = accounts
+        self._accounts = accounts
         self.deployment_id = deployment_id
         self.sender = sender
         self.registry_name = registry_name
@@ -145,6 +146,11 @@ class Workflow:
         self.outbox = outbox or Outbox(engine, registry.client, deployment_id)
         self.outbox.on_complete("application", self.complete)
         self._preparing = threading.local()  # the application whose chain call is being built, per thread
+
+    @property
+    def accounts(self) -> AccountBook:
+        """The accounts: a fixed book, or the ledger's, read again when its file changes."""
+        return self._accounts() if callable(self._accounts) else self._accounts
 
     # --- reading -----------------------------------------------------------------------------------
 
