@@ -448,6 +448,9 @@ def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: lis
             pages.rows([("附件 Annexes", f"{names}（见后页 on the following pages）")])
         pages.rows(times or [])
         pages.notes(document.get("notes", []))
+    elif schema == ANNEX_ORDER["rights_page"]:  # each entry headed by its id, as when annexed
+        _rights_entries(pages, document)
+        pages.rows(times or [])
     else:
         pages.rows(_objection_rows(document) if schema == OBJECTION_PROOF_SCHEMA else _rows(document))
         pages.rows(times or [])
