@@ -26,7 +26,18 @@ from fastapi.staticfiles import StaticFiles
 from api.chain_guard import ChainGuard, watch_chain
 from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
-from api.routes import access, applications, checkpoints, evidence, filings, pages, recognition, registrations, trust
+from api.routes import (
+    access,
+    applications,
+    checkpoints,
+    court_pages,
+    evidence,
+    filings,
+    pages,
+    recognition,
+    registrations,
+    trust,
+)
 from api.templating import STATIC
 from ledger import __version__
 from ledger.config import Settings
@@ -205,6 +216,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(checkpoints.router)
     app.include_router(trust.router)
     app.include_router(pages.router)
+    app.include_router(court_pages.router)
     app.include_router(recognition.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the pages' CSS and built script
     limits = ledger.settings

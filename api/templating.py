@@ -32,6 +32,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/", "存证核验", "Verify"),
     ("/search", "登记查询", "Search"),
     ("/notices", "公示", "Public notices"),
+    ("/court", "司法调取", "Courts"),
 ]
 
 

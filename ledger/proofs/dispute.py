@@ -99,6 +99,8 @@ def _text(value: Any) -> str:
         return "—"
     if isinstance(value, list):
         return "\n".join(_text(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_text(v)}" for k, v in sorted(value.items()))
     return str(value)
 
 

@@ -39,6 +39,7 @@ ROLES = ("registrar", "holder-a", "holder-b", "bank", "exchange", "court", "outs
 ORDER_TEXT = "(2024)津0116民初1号 调查令".encode()
 ORDER = "0x" + hashlib.sha256(ORDER_TEXT).hexdigest()
 REFERENCE = "(2024)津0116民初1号"
+ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "documents"  # kept for a look (CI artefacts)
 
 
 def digest() -> str:
@@ -123,6 +124,8 @@ def verified(world: dict[str, Any], pdf: bytes) -> dict[str, Any]:
 def text_of(pdf: bytes, tmp_path: Path, name: str) -> str:
     path = tmp_path / name
     path.write_bytes(pdf)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTEFACTS / name).write_bytes(pdf)
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
 
@@ -155,7 +158,7 @@ def test_the_rights_page_by_role(world: dict[str, Any], tmp_path: Path) -> None:
         assert page["schema"] == "ledger.rights-page/1" and page["registration_number"] == world["number"]
         assert [(e["kind"], e["counterparty"]) for e in page["entries"]] == [
             ("pledge", world["ledger"].accounts.get("bank").address)]
-    text = text_of(reply.content, tmp_path, "rights.pdf")
+    text = text_of(reply.content, tmp_path, "rights-page.pdf")
     assert "他项权益页" in text and "权益编号 Entry No. 1" in text and "质押 pledge" in text
 
 
@@ -171,7 +174,7 @@ def test_the_evidence_report(world: dict[str, Any], tmp_path: Path) -> None:
     assert report["digests"][0]["digest"] == certificate["certificate_hash"]  # the certificate's own anchoring
     again = verified(world, fetch(world, path, "registrar").content)
     assert again == report  # the same report each time (anchored once)
-    assert "存证报告书" in text_of(first.content, tmp_path, "report.pdf")
+    assert "存证报告书" in text_of(first.content, tmp_path, "evidence-report.pdf")
 
 
 def test_the_cancellation_proof(world: dict[str, Any], tmp_path: Path) -> None:
@@ -183,7 +186,7 @@ def test_the_cancellation_proof(world: dict[str, Any], tmp_path: Path) -> None:
     proof = verified(world, reply.content)
     assert proof["schema"] == "ledger.cancellation-proof/1" and proof["registration_number"] == world["cancelled"]
     assert proof["ground"] == "holder"
-    assert "注销证明" in text_of(reply.content, tmp_path, "cancelled.pdf")
+    assert "注销证明" in text_of(reply.content, tmp_path, "cancellation-proof.pdf")
     active = fetch(world, f"/registrations/{world['number']}/documents/cancellation-proof", "holder-a")
     assert active.status_code == 404 and "not cancelled" in active.json()["error"]["message"]
     unknown = fetch(world, f"/registrations/{world['number']}/documents/licence", "holder-a")
@@ -203,7 +206,7 @@ def test_the_supplementary_notice(world: dict[str, Any], tmp_path: Path) -> None
         notice = verified(world, reply.content)
     assert notice["schema"] == "ledger.supplementary-notice/1" and notice["application_id"] == world["supplement"]
     assert notice["deficiencies"] == ["补充数据来源说明", "补充脱敏处理报告"]
-    assert "补充登记通知" in text_of(reply.content, tmp_path, "notice.pdf")
+    assert "补充登记通知" in text_of(reply.content, tmp_path, "supplement-notice.pdf")
     none = fetch(world, f"/applications/{world['plain']}/documents/supplement-notice", "holder-a")
     assert none.status_code == 404 and "no supplement request" in none.json()["error"]["message"]
 
@@ -249,7 +252,7 @@ def test_a_court_downloads_a_dispute_package_that_verifies_offline(world: dict[s
     assert record["network"]["requester_address"] and record["network"]["rpc_endpoint"]
     assert record["times"]["requested_at"] and record["conclusion"].startswith("VERIFIED")
     assert embedded(files[CERTIFICATE])[0]["registration_number"] == world["number"]
-    cover = text_of(reply.content, tmp_path, "cover.pdf")
+    cover = text_of(reply.content, tmp_path, "dispute-package.pdf")
     assert "司法存证包" in cover and REFERENCE in cover and "extraction-record.json" in cover
 
     entries = client.get("/access-log?limit=500", headers=world["headers"]["auditor"]).json()["data"]
@@ -301,3 +304,24 @@ def test_the_cli_issues_documents_and_a_dispute_package(world: dict[str, Any], t
     assert checked.returncode == 0, checked.stdout
     refused = cli(world, "registry", "document", "rights-page", world["number"][:-1] + "X")
     assert refused.returncode != 0
+
+
+def test_the_court_page_makes_a_package_with_a_posted_token(world: dict[str, Any]) -> None:
+    """The court page (issue #12 §4): the token travels in the form body; the answer holds the package and the
+    access-log entry it wrote, and is not cached; a bad token or a missing legal document is refused in the page."""
+    client = world["client"]
+    token = world["headers"]["court"]["Authorization"].removeprefix("Bearer ")
+    form = {"token": token, "number": world["number"], "legal_reference": REFERENCE}
+    page = client.get("/court")
+    assert page.status_code == 200 and 'type="password"' in page.text and 'name="token"' in page.text
+    refused = client.post("/court/packages", data={**form, "token": "wrong"},
+                          files={"legal_document": ("order.txt", ORDER_TEXT, "text/plain")})
+    assert refused.status_code == 401 and 'data-state="refused"' in refused.text
+    missing = client.post("/court/packages", data=form)
+    assert missing.status_code == 422 and "legal document" in missing.text
+    made = client.post("/court/packages", data=form,
+                       files={"legal_document": ("order.txt", ORDER_TEXT, "text/plain")})
+    assert made.status_code == 200, made.text
+    assert made.headers["cache-control"] == "no-store"
+    assert 'data-state="package-made"' in made.text and ORDER in made.text and "dispute_package" in made.text
+    assert "data:application/pdf;base64," in made.text
