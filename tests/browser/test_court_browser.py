@@ -98,3 +98,8 @@ def test_a_wrong_token_is_refused_without_scripts(chain: Ledger, server: LiveSer
     noscript.page.get_by_role("button", name=re.compile("调取司法存证包")).click()
     expect(noscript.page.locator('.banner[data-state="refused"]')).to_contain_text("token")
     noscript.shoot("court-refused")
+    # The page answers 401, which Chromium notes in the console as a failed load of the form's target: that note
+    # is the refusal itself. Any other console message still fails the test (the fixture checks what remains).
+    refusal = [e for e in noscript.errors if "status of 401" in e and "/court/packages" in e]
+    assert len(refusal) == 1, noscript.errors
+    noscript.errors.remove(refusal[0])
