@@ -31,6 +31,7 @@ from api.routes import (
     account_pages,
     applications,
     checkpoints,
+    court_pages,
     evidence,
     filings,
     pages,
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(trust.router)
     app.include_router(pages.router)
     app.include_router(account_pages.router)
+    app.include_router(court_pages.router)
     app.include_router(recognition.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the pages' CSS and built script
     limits = ledger.settings

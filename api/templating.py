@@ -32,6 +32,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/search", "登记查询", "Search"),
     ("/notices", "公示", "Public notices"),
     ("/account", "我的登记", "My records"),
+    ("/court", "司法调取", "Courts"),
 ]
 
 

@@ -106,7 +106,8 @@ def export(
 
 @proof_app.command("verify")
 def verify(
-    bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="A bundle file, or a document PDF.")],
+    bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="A bundle file, a document PDF, or a "
+                                                "dispute evidence package (司法存证包).")],
     file: Annotated[Path | None, typer.Option("--file", help="The original file, to check its hash too.")] = None,
     trust: Annotated[str | None, typer.Option(help="Trust roots: the platform's trust-list file, a file of "
                                               "authority addresses (JSON list or one per line), or "
@@ -117,8 +118,9 @@ def verify(
     rpc: Annotated[str | None, typer.Option(help="Optionally cross-check a live node.")] = None,
     tsa_root: TsaRootOption = None,
 ) -> None:
-    """Check a bundle or a document PDF offline and print each check, the registry state it proves, then the
-    verdict (exit status: 0 verified, 1 not verified, 3 integrity only, 4 not valid, 5 verified with a warning)."""
+    """Check a bundle, a document PDF or a dispute package offline and print each check, the registry state it
+    proves, then the verdict (exit status: 0 verified, 1 not verified, 3 integrity only, 4 not valid, 5 verified
+    with a warning)."""
     from ledger.pdf import inspect_pdf
     from ledger.proofs.timestamps import load_tsa_roots
     from ledger.proofs.trust import load_trust
@@ -131,7 +133,10 @@ def verify(
     except OSError as exc:
         raise LedgerValueError(f"cannot read {bundle_path}: {exc.strerror}") from exc
     if head.startswith(b"%PDF"):
-        found = inspect_pdf(head, roots, threshold, rpc, tsa_roots)
+        from ledger.proofs.dispute import inspect_package, is_package
+
+        inspect = inspect_package if is_package(head) else inspect_pdf  # a dispute package, or one document
+        found = inspect(head, roots, threshold, rpc, tsa_roots)
     else:
         found = inspect_bundle(read_bundle(bundle_path), file, roots, threshold, rpc, tsa_roots=tsa_roots)
     checks = found.checks

@@ -565,3 +565,62 @@ def show(ctx: typer.Context, target: Annotated[str, typer.Argument(help="Registr
         table.add_row(event.at.isoformat(timespec="seconds"), event.action, event.from_state, event.to_state,
                       event.actor, event.note)
     console.print(table)
+
+
+@app.command("document")
+def document(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="certificate, rights-page, evidence-report, cancellation-proof or "
+                                        "supplement-notice.")],
+    target: Annotated[str, typer.Argument(metavar="NUMBER|APPLICATION", help="The registration number (the "
+                                          "application id for a supplement-notice).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the PDF (default NUMBER.KIND.pdf).")] = None,
+) -> None:
+    """Issue a registration document as a PDF that verifies offline (出证): the certificate, the rights page
+    (他项权益页), the evidence report (存证报告书), the cancellation proof (注销证明) or an application's
+    supplementary-registration notice (补充登记通知). Its SHA-256 is anchored the first time it is issued."""
+    from ledger.services.access import OPERATOR
+    from ledger.services.documents import registration_document, supplement_notice
+
+    ledger = _ledger(ctx)
+    if kind == "supplement-notice":
+        made = supplement_notice(ledger, target, viewer=OPERATOR, requested_by="operator (CLI)")
+    else:
+        made = registration_document(ledger, target, kind, viewer=OPERATOR, requested_by="operator (CLI)")
+    path = out or Path(made.filename)
+    path.write_bytes(made.body)
+    console.print(f"{kind} written to {path} ({len(made.body):,} bytes); verify it with: ledger proof verify {path} "
+                  "--trust trust-list.json", highlight=False)
+
+
+@app.command("dispute-package")
+def dispute_package_command(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="The registration number.")],
+    legal_document: Annotated[str, typer.Option("--legal-document", help="The legal document the request rests "
+                                                "on (a file: its SHA-256 is recorded), or its SHA-256.")],
+    legal_reference: Annotated[str, typer.Option("--legal-reference", help="Its number (案号), e.g. "
+                                                 "(2024)津0116民初1号.")] = "",
+    out: Annotated[Path | None, typer.Option(help="Where to write it (default NUMBER.dispute-package.….pdf).")]
+    = None,
+) -> None:
+    """Make the dispute evidence package (司法存证包, TJIFA §9.2, App. 4) a court asked for: certificate, evidence
+    report, extraction record and court bundle in one PDF that `ledger proof verify` checks offline. The request
+    is written to the access log with its legal document."""
+    from dataclasses import replace
+
+    from ledger.hashing import HashAlgorithm, digest_file
+    from ledger.services.access import OPERATOR
+    from ledger.services.documents import dispute_package
+
+    source = Path(legal_document)
+    digest = to_hex(digest_file(source, HashAlgorithm.SHA256)) if source.is_file() else legal_document
+    if not looks_like_digest(digest):
+        raise LedgerValueError(f"--legal-document {legal_document!r} is neither a readable file nor a SHA-256")
+    viewer = replace(OPERATOR, legal_document=to_hex(parse_digest(digest)), legal_reference=legal_reference or None)
+    made = dispute_package(_ledger(ctx), number, viewer=viewer)
+    path = out or Path(made.filename)
+    path.write_bytes(made.body)
+    console.print(f"dispute package written to {path} ({len(made.body):,} bytes); access-log entry {made.entry.seq} "
+                  f"({made.entry.entry_hash}); at extraction: {made.conclusion}", highlight=False, markup=False)
+    console.print(f"verify it offline with: ledger proof verify {path} --trust trust-list.json", highlight=False)

@@ -81,7 +81,7 @@ ENGLISH_TITLES = {
     "数据要素登记凭证": "Data-factor registration voucher",
     "异议登记证明": "Objection-registration proof",
 }
-LABELS = {
+LAYOUT_1_LABELS = {  # as they were in layout 1 (files exported before issue #9 re-render with these, unchanged)
     "registration_number": "登记号 Registration no.", "certificate_version": "证书版本 Version",
     "jurisdiction": "登记规则 Jurisdiction", "registry": "登记机构 Registry", "holder.name": "权利人 Holder",
     "holder.account": "权利人账户 Holder account", "holder.uscc": "统一社会信用代码 USCC",
@@ -93,6 +93,17 @@ LABELS = {
     "summary": "摘要 Summary", "ground": "注销原因 Ground", "cancelled_on": "注销日期 Cancelled on",
     "deficiencies": "需补正事项 Deficiencies", "resubmit_by": "补正期限 Resubmit by",
 }
+LABELS = {
+    **LAYOUT_1_LABELS,
+    "application_id": "申请编号 Application id", "applicant": "申请人 Applicant",
+    "governing_document_hash": "依据文书 Governing document (SHA-256)",
+    "anchor.tx_hash": "上链交易 Transaction", "anchor.block_number": "区块高度 Block",
+    "anchor.block_time": "上链时间 Block time", "anchor.chain_id": "链标识 Chain id",
+    "anchor.contract": "存证合约 Evidence contract",
+    "digests[].name": "存证对象 Evidence", "digests[].hash_algorithm": "哈希算法 Hash algorithm",
+    "digests[].digest": "存证哈希 Digest",
+}
+INDEX = re.compile(r"\[(\d+)\]")
 ANNEX_ORDER = {"rights_page": "ledger.rights-page/1", "evidence_report": "ledger.evidence-report/1"}
 ENTRY_KINDS = {"pledge": "质押 pledge", "licence": "授权他人使用 licence"}  # TJIFA §8.2.2
 ENTRY_STATUS = {"active": "有效 active", "released": "已解除 released"}
@@ -147,8 +158,26 @@ def _rows(document: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) rows in a fixed order — known fields in LABELS order, then the rest alphabetically — so
     the page depends only on the document's content, never on the order its keys arrived in."""
     order = {key: i for i, key in enumerate(LABELS)}
+    rows = sorted(_flatten(document), key=lambda row: (order.get(INDEX.sub("[]", row[0]), len(order)), row[0]))
+    return [(_label(path), value) for path, value in rows]
+
+
+def _rows_layout_1(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Layout 1's rows, frozen: its labels, unlabelled paths as they are."""
+    order = {key: i for i, key in enumerate(LAYOUT_1_LABELS)}
     rows = sorted(_flatten(document), key=lambda row: (order.get(row[0], len(order)), row[0]))
-    return [(LABELS.get(path, path), value) for path, value in rows]
+    return [(LAYOUT_1_LABELS.get(path, path), value) for path, value in rows]
+
+
+def _label(path: str) -> str:
+    """A field's label: its own, or its list's with the item's number (存证哈希 Digest 1)."""
+    if path in LABELS:
+        return LABELS[path]
+    general = INDEX.sub("[]", path)
+    if general in LABELS:
+        numbers = " ".join(INDEX.findall(path))
+        return f"{LABELS[general]} {numbers}"
+    return path
 
 
 def _named(names: dict[str, str], value: str) -> str:
@@ -448,6 +477,9 @@ def _paint(pdf: canvas.Canvas, font: str, document: dict[str, Any], annexes: lis
             pages.rows([("附件 Annexes", f"{names}（见后页 on the following pages）")])
         pages.rows(times or [])
         pages.notes(document.get("notes", []))
+    elif schema == ANNEX_ORDER["rights_page"]:  # each entry headed by its id, as when annexed
+        _rights_entries(pages, document)
+        pages.rows(times or [])
     else:
         pages.rows(_objection_rows(document) if schema == OBJECTION_PROOF_SCHEMA else _rows(document))
         pages.rows(times or [])
@@ -565,7 +597,7 @@ def render_pdf_layout_1(document: dict[str, Any], bundle: dict[str, Any] | None 
     pdf.setFont(font, 17)
     pdf.drawCentredString(width / 2, height - 60, TITLES.get(document["schema"], document["schema"]))
     y = height - 100
-    for label, value in _rows(document):
+    for label, value in _rows_layout_1(document):
         lines = _chars(value, LAYOUT_1_VALUE_CHARS)
         if y - 16 * len(lines) < 170:
             pdf.showPage()

@@ -23,7 +23,7 @@ from api.errors import status_of
 from api.templating import render
 from ledger.context import Ledger
 from ledger.errors import LedgerError, UnauthorizedError
-from ledger.services import applications, holdings
+from ledger.services import applications, documents, holdings
 from ledger.services.access import Viewer, request_text, signed_account, viewer_of
 from ledger.services.schemas import ConsentSignature
 from ledger.tokens import resolve_token
@@ -102,7 +102,7 @@ async def account_page(request: Request, ledger: LedgerDep) -> Response:
         mine = await run_in_threadpool(holdings.overview, ledger, viewer)
     except LedgerError as exc:
         return _error(request, exc, back="/")
-    return render(request, "account.html", mine=mine, viewer=viewer)
+    return render(request, "account.html", mine=mine, viewer=viewer, csrf=signed[1])
 
 
 @router.get("/account/applications/{application_id}", response_class=HTMLResponse, response_model=None)
@@ -146,3 +146,23 @@ async def sign_consent(
         return render(request, "error.html", status_code=422, back=back, message="the signature is 65 bytes of hex "
                       "(0x + 130 hex digits), as a wallet or `ledger wallet sign` gives it")
     return RedirectResponse(f"{back}?signed={consent_id}", status_code=303)
+
+
+@router.post("/account/units/{number}/documents/{kind}", response_model=None)
+async def print_document(request: Request, number: str, kind: str, ledger: LedgerDep,
+                         csrf: Annotated[str, Form()] = "") -> Response:
+    """Prints one of my documents — certificate, rights page (他项权益页), evidence report — as a PDF that verifies
+    offline (TJIFA §6.3.4): the same issuing service as the API's, with the session's viewer."""
+    signed = _signed_in(request, ledger)
+    if signed is None:
+        return _to_login()
+    if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
+        return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"),
+                      "/account")
+    try:
+        made = await run_in_threadpool(lambda: documents.registration_document(ledger, number, kind,
+                                                                               viewer=signed[0]))
+    except LedgerError as exc:
+        return _error(request, exc, back="/account")
+    return Response(made.body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{made.filename}"'})

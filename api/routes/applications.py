@@ -11,10 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.deps import ActorDep, LedgerDep, ViewerDep
 from api.routes.evidence import ERRORS
+from api.routes.registrations import PDF, pdf_file
 from ledger.services import applications as service
+from ledger.services import documents
 from ledger.services.registrations import Page
 from ledger.services.schemas import (
     ApplicationPublic,
@@ -125,3 +128,11 @@ async def submit_consent(application_id: str, consent_id: int, body: ConsentSign
     """A party's signature over its consent, posted by the party or relayed: accepted only if it is the party's
     own over exactly the requested message (403 otherwise). The registry sends it when it registers."""
     return await run_in_threadpool(service.submit_consent, ledger, application_id, consent_id, body)
+
+
+@router.post("/{application_id}/documents/supplement-notice", response_class=Response, responses=PDF)
+async def get_supplement_notice(application_id: str, ledger: LedgerDep, viewer: ViewerDep) -> Response:
+    """The supplementary-registration notice (补充登记通知, TJIFA §6.4.2, App. 7) of an application with a supplement
+    request, as a PDF that verifies offline: for its parties, the registry, a court with its document (logged)."""
+    made = await run_in_threadpool(lambda: documents.supplement_notice(ledger, application_id, viewer=viewer))
+    return pdf_file(made.body, made.filename)

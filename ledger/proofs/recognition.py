@@ -311,23 +311,27 @@ def inspect_package(raw: bytes, trust: TrustRoots, *, tsa_roots: Sequence[Certif
 
 def _evidence_report(run: _Run, parts: Mapping[str, Any], document: Mapping[str, Any], bundle: Mapping[str, Any],
                      cert_hash: bytes) -> None:
-    """The evidence report (TJIFA §7.3): the one the certificate annexes (its hash), or else the report of the
-    certificate's own anchoring — then its anchor, holder and digest must be what the bundle proves."""
-    name = "evidence report"
-    report = parts[EVIDENCE_REPORT]
+    run.check("evidence report", *report_check(parts[EVIDENCE_REPORT], document, bundle, cert_hash))
+
+
+def report_check(report: Any, document: Mapping[str, Any], bundle: Mapping[str, Any],
+                 cert_hash: bytes) -> tuple[bool, str]:
+    """Whether ``report`` is the evidence report (TJIFA §7.3) of a certificate: the one the certificate annexes (its
+    hash), or else the report of the certificate's own anchoring — then its anchor, holder and digest must be what
+    the certificate's court ``bundle`` proves. (ok, detail); shared by recognition and dispute packages."""
     try:
+        if not isinstance(report, dict):
+            raise LedgerValueError("the evidence report is not a JSON object")
         validate_document(report)
         if report["schema"] != "ledger.evidence-report/1":
             raise LedgerValueError(f"a {report['schema']} document is not an evidence report")
     except LedgerValueError as exc:
-        run.check(name, False, exc.user_message)
-        return
+        return False, exc.user_message
     linked = (document.get("annexes") or {}).get("evidence_report")
     if linked:
         same = part_hash(report) == str(linked).lower()
-        run.check(name, same, f"the evidence report the certificate annexes ({linked})" if same
-                  else f"the certificate annexes evidence report {linked}, the package carries {part_hash(report)}")
-        return
+        return same, (f"the evidence report the certificate annexes ({linked})" if same
+                      else f"the certificate annexes evidence report {linked}, the package carries {part_hash(report)}")
     anchor, chain = bundle.get("anchor") or {}, bundle.get("chain") or {}
     registry = str(((chain.get("contracts") or {}).get("EvidenceRegistry") or {}).get("address", ""))
     holder, stated = document.get("holder") or {}, report["holder"]
@@ -345,9 +349,10 @@ def _evidence_report(run: _Run, parts: Mapping[str, Any], document: Mapping[str,
     wrong = [f"{key} {got!r} (proven: {want!r})" for key, (got, want) in expected.items() if got != want]
     if not any(d["hash_algorithm"] == "sha256" and d["digest"] == to_hex(cert_hash) for d in report["digests"]):
         wrong.append(f"it does not state the certificate's SHA-256 {to_hex(cert_hash)}")
-    run.check(name, not wrong, "; ".join(wrong) if wrong else
-              f"存证报告书 {report['report_number']}: the certificate's anchoring in transaction "
-              f"{report['anchor']['tx_hash']} (block {report['anchor']['block_number']}), as the bundle proves it")
+    return not wrong, ("; ".join(wrong) if wrong else
+                       f"存证报告书 {report['report_number']}: the certificate's anchoring in transaction "
+                       f"{report['anchor']['tx_hash']} (block {report['anchor']['block_number']}), as the bundle "
+                       "proves it")
 
 
 def _evidence(run: _Run, parts: Mapping[str, Any], document: Mapping[str, Any], trust: TrustRoots,

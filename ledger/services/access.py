@@ -72,6 +72,7 @@ class Grant:
 
     role: str
     basis: str
+    legal_document: str | None = None  # the legal document a read rests on, when not a court's own (logged too)
 
 
 def viewer_of(ledger: Ledger, account: str, legal_document: str | None = None,
@@ -184,7 +185,8 @@ def record_read(ledger: Ledger, viewer: Viewer, granted: Grant, action: str, sub
         entry = AccessLogEntry(deployment=key, seq=head.seq + 1, at=datetime.now(UTC).isoformat(),
                                principal=viewer.account or "public", address=viewer.address, role=granted.role,
                                action=action, subject=subject, legal_basis=granted.basis,
-                               legal_document_hash=viewer.legal_document if granted.role == "judicial" else None,
+                               legal_document_hash=granted.legal_document or (
+                                   viewer.legal_document if granted.role == "judicial" else None),
                                prev_hash=head.head_hash, entry_hash="")
         entry.entry_hash = _entry_hash(entry)
         head.seq, head.head_hash = entry.seq, entry.entry_hash

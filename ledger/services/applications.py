@@ -209,15 +209,15 @@ def resolve_notice_objection(ledger: Ledger, application_id: str, actor: str,
     return ledger.workflow.resolve_objection(application_id, actor, form.upheld, objection=form.objection)
 
 
-def _may_read(ledger: Ledger, viewer: Viewer, app: Application) -> Grant:
+def may_read(ledger: Ledger, viewer: Viewer, app: Application, action: str = "application") -> Grant:
     """Applications are not public: their parties, the registry, a court with its document (REGISTRATION_RULES
-    §6.2); the read is logged."""
+    §6.2); the read is logged (as ``action``)."""
     parties = {ledger.accounts.get(n).address for n in (app.holder, app.counterparty) if n}
     allowed = grant(viewer, parties)
     if allowed is None or allowed.role in ("exchange", "bank"):
         raise ForbiddenError(f"application {app.id[:8]} is not public: its parties, the registry, or a court with "
                              "its document may read it")
-    record_read(ledger, viewer, allowed, "application", app.id)
+    record_read(ledger, viewer, allowed, action, app.id)
     return allowed
 
 
@@ -226,7 +226,7 @@ def application(ledger: Ledger, application_id: str, *, viewer: Viewer) -> Appli
     parties."""
     workflow = ledger.workflow
     app = workflow.get(application_id)
-    _may_read(ledger, viewer, app)
+    may_read(ledger, viewer, app)
     view = ApplicationPublic.of(app)
     view.history = [ApplicationEventPublic.of(e) for e in workflow.history(app.id)]
     view.objections = [NoticeObjectionPublic.of(o) for o in workflow.objections(app.id)]

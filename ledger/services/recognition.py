@@ -25,7 +25,6 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +35,6 @@ from ledger.accounts import ROLE_WORDS
 from ledger.context import Ledger
 from ledger.db import session_scope
 from ledger.document_schemas import RECOGNITION_RULE, RecognisedFrom, parse_recognition
-from ledger.documents import evidence_report
 from ledger.errors import (
     ConfigurationError,
     ConsentRequiredError,
@@ -57,7 +55,6 @@ from ledger.proofs.recognition import (
     PACKAGE_FORMAT,
     PackageVerification,
     Peer,
-    block_time_text,
     evidence_part,
     inspect_package,
     load_peers,
@@ -67,10 +64,9 @@ from ledger.proofs.recognition import (
     seal_text,
 )
 from ledger.proofs.signatures import personal_message_hash
-from ledger.proofs.state import CHINA
 from ledger.proofs.trust import parse_trust_list
 from ledger.proofs.verify import Verdict
-from ledger.services.documents import certificate_bundle
+from ledger.services.documents import certificate_bundle, certificate_evidence_report
 from ledger.services.proofs import export_evidence_bundle, trust_list
 from ledger.workflow import RECOGNITION_PACKAGE, State
 
@@ -113,21 +109,7 @@ def _report(ledger: Ledger, document: dict[str, Any], bundle: dict[str, Any]) ->
         if report is None:
             raise NotFoundError(f"this registry does not hold evidence report {linked}, which the certificate annexes")
         return report
-    anchor, chain, holder = bundle["anchor"], bundle["chain"], document["holder"]
-    serial = document.get("serial") or f"{document['registration_number']}-V{document['certificate_version']:02d}"
-    provider = next((a.display_name or a.name for a in ledger.accounts
-                     if a.address.lower() == str(anchor["submitter"]).lower()), str(anchor["submitter"]))
-    return evidence_report(
-        report_number=f"{serial}-E", provider=f"{provider} ({anchor['submitter']})",
-        holder_name=holder.get("legal_name", holder.get("name")), holder_address=holder["account"],
-        holder_id=holder.get("uscc"),
-        summary=f"证书 {serial} 的 SHA-256 已由存证服务商上链存证（TJIFA §8.2.3），区块链多节点共识固化，可离线核验。"
-                f"The SHA-256 of certificate {serial} is anchored on chain as electronic evidence (TJIFA §8.2.3).",
-        digests=[{"name": f"certificate {serial}", "hash_algorithm": "sha256", "digest": bundle["subject"]["digest"]}],
-        chain_id=chain["chain_id"], contract=chain["contracts"]["EvidenceRegistry"]["address"],
-        tx_hash=anchor["tx_hash"], block_number=anchor["block_number"],
-        block_time=block_time_text(anchor["block_time"]),
-        issued_on=datetime.fromtimestamp(anchor["block_time"], CHINA).date())
+    return certificate_evidence_report(ledger, document, bundle["anchor"])
 
 
 def _seal(ledger: Ledger, package: dict[str, Any], submitter: str) -> None:

@@ -41,7 +41,7 @@ from ledger.indexer.read_models import (
 from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
 from ledger.models import RegistryAct, StoredDocument
 from ledger.numbering import unit_id, validate_number
-from ledger.services.access import Viewer, grant, record_read
+from ledger.services.access import Grant, Viewer, grant, record_read
 from ledger.workdays import CHINA, last_day
 
 T = TypeVar("T")
@@ -289,6 +289,22 @@ def _granted(ledger: Ledger, session: Session, viewer: Viewer, unit: IxUnit, act
         return False
     record_read(ledger, viewer, allowed, action, unit.registration_number)
     return True
+
+
+def read_grant(ledger: Ledger, viewer: Viewer, target: str, action: str) -> Grant | None:
+    """Whether ``viewer`` may read the non-public records of unit ``target`` (REGISTRATION_RULES §6.2), and on what
+    basis; a permitted read is written to the access log as ``action``. None: the public view only."""
+    with Session(ledger.engine) as session:
+        unit = _unit_row(ledger, session, target)
+        allowed = grant(viewer, _holders(session, ledger.deployment.deployment_id, unit))
+        if allowed is not None:
+            record_read(ledger, viewer, allowed, action, unit.registration_number)
+        return allowed
+
+
+def behind(ledger: Ledger) -> str:
+    """What to add to a "not found" while the index lags the chain (empty when it is up to date)."""
+    return _behind(freshness(ledger))
 
 
 def unit_key(target: str) -> str:

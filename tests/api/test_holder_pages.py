@@ -134,8 +134,15 @@ def test_a_holder_signs_its_consent_on_its_page_and_prints_its_own_records(world
     number = registered.json()["registration_number"]
     wait_for(ledger.indexer, ledger.client.block_number())
     overview = client.get("/account")
-    assert number in overview.text and f"/registrations/{number}/documents/rights-page" in overview.text
+    assert number in overview.text and f"/account/units/{number}/documents/rights-page" in overview.text
     assert "待签署的同意书" not in overview.text
+    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', overview.text)
+    assert token is not None
+    printing = f"/account/units/{number}/documents/rights-page"
+    assert client.post(printing, data={"csrf": "0" * 64}).status_code == 401  # another site's form prints nothing
+    printed = client.post(printing, data={"csrf": token.group(1)})
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF-")
+    assert printed.headers["content-type"] == "application/pdf"
 
     # its session reads its own non-public records through the API (full view, logged)…
     full = client.get(f"/registrations/{number}")

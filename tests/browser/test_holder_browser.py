@@ -74,7 +74,7 @@ def test_a_holder_signs_its_consent_and_prints_its_rights_page(chain: Ledger, se
     expect(row).to_contain_text("渤海湾船舶轨迹数据集")
     web.shoot("holder-account-registered")
     with page.expect_download() as download:
-        row.get_by_role("link", name=re.compile("他项权益页")).click()
+        row.get_by_role("button", name=re.compile("他项权益页")).click()
     printed = download.value.path().read_bytes()
     assert printed.startswith(b"%PDF-")
 
