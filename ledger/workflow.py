@@ -237,8 +237,10 @@ class Workflow:
         self.accounts.get(holder)
         if counterparty is not None:
             self.accounts.get(counterparty)
-        if kind in AUTHORITY_KINDS or (kind == "cancellation" and (payload or {}).get("ground", "holder")
-                                       in EX_OFFICIO_GROUNDS):
+        if kind == "revocation":  # 撤销 is the registry's act (GD art. 22; AH art. 23; GZ art. 34)
+            self._require(actor, ("registrar",), f"a {kind} filing")
+        elif kind in AUTHORITY_KINDS or (kind == "cancellation" and (payload or {}).get("ground", "holder")
+                                         in EX_OFFICIO_GROUNDS):
             self._require(actor, ("registrar", "judicial"), f"a {kind} filing")
         elif actor not in (holder, counterparty):
             self._require(actor, ("registrar",), f"filing on behalf of {holder} (agent filing, GZ art. 16)")
@@ -337,6 +339,7 @@ class Workflow:
     def pass_formal_review(self, application_id: str, actor: str) -> Application:
         """Formal review passed; the third-party substantive review follows (SZ art. 15-17, DL art. 20)."""
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES["pass_formal"], "pass formal", app)  # who asks first (REGISTRATION_RULES §6.2)
         if not self.profile(app).needs_review(app.kind):
             raise WorkflowError(f"{app.profile} has no third-party substantive review for {app.kind} filings: "
                                 "approve after the formal review")
@@ -390,6 +393,7 @@ class Workflow:
 
     def approve(self, application_id: str, actor: str) -> Application:
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES["approve"], "approve", app)  # who asks first (REGISTRATION_RULES §6.2)
         rules = self.profile(app)
         if rules.needs_review(app.kind):
             if not app.review_report_hash:
@@ -449,6 +453,7 @@ class Workflow:
         """公示: the profile's period in working or calendar days, counted from the next day; the simple
         procedure's shorter one when the application asked for it (GD art. 16)."""
         app = self.get(application_id)
+        self._require(actor, STEP_ROLES["start_notice"], "start notice", app)  # who asks first (§6.2)
         if not self.needs_notice(app):
             raise WorkflowError(f"{app.profile} gives no public notice for {app.kind} registrations: register directly")
         length, unit = self.notice_length(app)
@@ -572,16 +577,13 @@ class Workflow:
         completion marks it REGISTERED. Re-running it for a registered application is a no-op; for one whose
         transaction is stored, it finishes that transaction."""
         app = self.get(application_id)
+        # who may register it is checked first: not even the idempotent answer goes to anyone else
+        # (REGISTRATION_RULES §6.2)
+        self._require(actor, self.registering_roles(app), f"registering a {app.kind}", app)
         if app.state in (State.REGISTERED, State.ARCHIVED):
             return app  # already done: idempotent (issue #8)
         if app.intent_id is not None:  # a previous attempt stored its transaction: finish that one
             return self._finish(app)
-        authority = app.kind in AUTHORITY_KINDS or (
-            app.kind == "cancellation" and json.loads(app.payload).get("ground", "holder") in EX_OFFICIO_GROUNDS)
-        ground = json.loads(app.payload).get("ground")
-        roles = ("judicial",) if ground == "judicial_order" else ("registrar", "judicial") if authority else (
-            "registrar",)
-        self._require(actor, roles, f"registering a {app.kind}", app)
         allowed, _ = TRANSITIONS["register"]
         if State(app.state) not in allowed:
             raise WorkflowError(f"cannot register application {app.id[:8]} in state {app.state} "
@@ -597,6 +599,18 @@ class Workflow:
         FILINGS[app.kind](self).check(app)  # the unit may have changed since the filing
         self.stage(app, actor)
         return self._finish(self.get(app.id))
+
+    def registering_roles(self, app: Application) -> tuple[str, ...]:
+        """Who records a filing on chain: the registry; a court for a cancellation on its order; the registry or a
+        court for a suspension or reinstatement (DL art. 22); only the registry revokes (撤销 by the registry: GD
+        art. 22; AH art. 23; GZ art. 34 — a judgment is its ground, not its author)."""
+        ground = json.loads(app.payload).get("ground", "holder")
+        if app.kind == "cancellation" and ground == "judicial_order":
+            return ("judicial",)
+        if app.kind in AUTHORITY_KINDS - {"revocation"} or (app.kind == "cancellation"
+                                                             and ground in EX_OFFICIO_GROUNDS):
+            return ("registrar", "judicial")
+        return ("registrar",)
 
     def stage(self, app: Application, actor: str) -> ChainIntent:
         """Signs the registration transaction and stores it in the outbox — with the certificate it issues —

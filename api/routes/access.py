@@ -68,6 +68,6 @@ async def verify_log(ledger: LedgerDep, viewer: ViewerDep) -> AccessLogCheckPubl
              responses=ERRORS)
 async def anchor_log(ledger: LedgerDep, viewer: ViewerDep) -> AccessLogAnchorPublic | None:
     """Anchors the log's head now (``ledger serve`` does it periodically); null when nothing is new."""
-    service.require_staff(viewer, "anchoring the access log")
+    service.require_registry(viewer, "anchoring the access log")
     anchor = await run_in_threadpool(service.anchor_access_log, ledger)
     return AccessLogAnchorPublic.model_validate(anchor, from_attributes=True) if anchor else None

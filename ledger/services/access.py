@@ -6,7 +6,9 @@ who holds each right, the rights page's counterparties and contracts, objections
 certificate, the history's documents, applications — only for:
 
 - the holder, of its own records, to see and print (TJIFA §6.3.4; SZ art. 12(1); AH art. 25(1));
-- the registry's own staff (registrar, reviewer), in the course of their duty (SZ art. 12);
+- the registry's own staff (registrar, administrator), in the course of their duty (SZ art. 12). A third-party
+  reviewer (第三方审查机构) is not the registry's staff (REGISTRATION_RULES §1): it reads the applications it
+  reviews (SZ art. 15; AH art. 26; GZ art. 24–27), not the register (TJIFA §6.3.5);
 - a data exchange, for admission review (SZ art. 12(2));
 - a bank, as an interested party checking a registration before a pledge (DL art. 27);
 - courts, procuratorates and police, with the judicial document the read rests on (TJIFA §6.3.5; SZ art. 12(3);
@@ -29,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from ledger.accounts import ROLE_WORDS
 from ledger.context import Ledger
 from ledger.db import session_scope
 from ledger.errors import ForbiddenError, LedgerValueError, UnauthorizedError
@@ -39,7 +42,8 @@ from ledger.proofs.signatures import recover_personal
 
 log = logging.getLogger(__name__)
 GENESIS = "0x" + "00" * 32
-STAFF = frozenset({"registrar", "reviewer", "admin"})
+#: The registry's own staff (SZ art. 12): a third-party reviewer is not one (REGISTRATION_RULES §1, §6.2).
+STAFF = frozenset({"registrar", "admin"})
 
 
 @dataclass(frozen=True)
@@ -108,19 +112,49 @@ def grant(viewer: Viewer, holders: set[str]) -> Grant | None:
     return None
 
 
+def refusal(viewer: Viewer, message: str) -> UnauthorizedError | ForbiddenError:
+    """The refusal of a non-public read or an act: the public is asked for its credentials (401), an account
+    without standing is refused (403) (REGISTRATION_RULES §6.2)."""
+    if viewer.public:
+        return UnauthorizedError(f"{message}: sign in with an API token (`Authorization: Bearer <token>`) or a "
+                                 "request signed with the account's key")
+    return ForbiddenError(message)
+
+
 def require_staff(viewer: Viewer, what: str) -> Grant:
-    """Registry staff only (a court with its document too): e.g. the list of all applications."""
+    """Registry staff only (SZ art. 12), or a court with its judicial document (TJIFA §6.3.5; SZ art. 12(3)):
+    e.g. the list of all applications."""
     if viewer.staff:
         return Grant(sorted(viewer.roles & STAFF)[0], "registry duty (SZ art. 12)")
-    if "judicial" in viewer.roles and viewer.legal_document:
+    if "judicial" in viewer.roles:  # refused without its document
         return grant(viewer, set()) or Grant("judicial", "judicial document")
-    raise ForbiddenError(f"{what} is for the registry's staff")
+    raise refusal(viewer, f"{what} is for the registry's staff")
+
+
+def require_registry(viewer: Viewer, what: str) -> Grant:
+    """The registry's own acts (e.g. anchoring its access log): its staff only — not a court, not a reviewer
+    (SZ art. 12; ZJ App. C.4.5)."""
+    if viewer.staff:
+        return Grant(sorted(viewer.roles & STAFF)[0], "registry duty (SZ art. 12)")
+    raise refusal(viewer, f"{what} is for the registry's staff")
 
 
 def auditor_or_staff(viewer: Viewer, what: str) -> Grant:
+    """The access log: auditors (ZJ App. C.4.5) and the registry's staff; a court with its document."""
     if "auditor" in viewer.roles:
         return Grant("auditor", "audit of the registry's access log (ZJ App. C.4.5)")
     return require_staff(viewer, what)
+
+
+def require_roles(ledger: Ledger, actor: str, roles: tuple[str, ...], what: str) -> None:
+    """An act that only an account with one of ``roles`` may take (the contract enforces it too): refused with
+    the roles named in words before anything is signed or sent (REGISTRATION_RULES §1)."""
+    account = ledger.accounts.get(actor)
+    if set(account.roles) & set(roles):
+        return
+    needed = " or ".join(ROLE_WORDS.get(r, r) for r in roles)
+    held = ", ".join(ROLE_WORDS.get(r, r) for r in account.roles) or "no role"
+    raise ForbiddenError(f"{what} needs the {needed}; {actor} holds {held}")
 
 
 # --- requests signed with the account's own key ---------------------------------------------------------------

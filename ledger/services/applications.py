@@ -31,7 +31,7 @@ from ledger.profiles import JurisdictionProfile, ObjectType
 from ledger.proofs.signatures import recover
 from ledger.registry import consent_digest, objection_id
 from ledger.registry_acts import Act
-from ledger.services.access import Grant, Viewer, grant, record_read, require_staff
+from ledger.services.access import Grant, Viewer, grant, record_read, refusal, require_roles, require_staff
 from ledger.services.registrations import Page
 from ledger.services.schemas import (
     ActPublic,
@@ -126,8 +126,12 @@ def file_on_unit(ledger: Ledger, kind: str, number: str, actor: str, *, counterp
     application = workflow.approve(application.id, registrar)
     if workflow.needs_notice(application):
         return Filed(workflow.start_notice(application.id, registrar), "notice")
+    # the registry relays the registration; an authority registers its own act (a holder's filing is registered
+    # by the registrar: the holder's part is its consent, TJIFA §6.4.3; REGISTRATION_RULES §1)
+    roles = set(ledger.accounts.get(actor).roles)
+    registrant = actor if roles & {"registrar", "judicial"} else registrar
     try:
-        return Filed(workflow.register(application.id, actor))
+        return Filed(workflow.register(application.id, registrant))
     except ConsentRequiredError:  # parties sign in their own wallets: the filing waits for them
         return Filed(workflow.get(application.id), "consents")
 
@@ -209,14 +213,25 @@ def resolve_notice_objection(ledger: Ledger, application_id: str, actor: str,
     return ledger.workflow.resolve_objection(application_id, actor, form.upheld, objection=form.objection)
 
 
+def _reviewing(ledger: Ledger, viewer: Viewer, app: Application) -> bool:
+    """Whether a third-party reviewer reads ``app`` for its review: in substantive review, or one it reported on
+    (SZ art. 15; AH art. 26; GZ art. 24–27)."""
+    if "reviewer" not in viewer.roles:
+        return False
+    return app.state == State.UNDER_SUBSTANTIVE_REVIEW or any(
+        e.actor == viewer.account and e.action == "file_review" for e in ledger.workflow.history(app.id))
+
+
 def may_read(ledger: Ledger, viewer: Viewer, app: Application, action: str = "application") -> Grant:
-    """Applications are not public: their parties, the registry, a court with its document (REGISTRATION_RULES
-    §6.2); the read is logged (as ``action``)."""
+    """Applications are not public: their parties, the registry, the third-party reviewer of the application, a
+    court with its document (REGISTRATION_RULES §6.2); the read is logged (as ``action``)."""
     parties = {ledger.accounts.get(n).address for n in (app.holder, app.counterparty) if n}
     allowed = grant(viewer, parties)
+    if (allowed is None or allowed.role in ("exchange", "bank")) and _reviewing(ledger, viewer, app):
+        allowed = Grant("reviewer", "third-party review of the application (SZ art. 15; AH art. 26)")
     if allowed is None or allowed.role in ("exchange", "bank"):
-        raise ForbiddenError(f"application {app.id[:8]} is not public: its parties, the registry, or a court with "
-                             "its document may read it")
+        raise refusal(viewer, f"application {app.id[:8]} is not public: its parties, the registry, its reviewer, or "
+                      "a court with its document may read it")
     record_read(ledger, viewer, allowed, action, app.id)
     return allowed
 
@@ -274,19 +289,28 @@ def submit_consent(ledger: Ledger, application_id: str, consent_id: int, form: C
 
 
 def applications(ledger: Ledger, state: str | None = None, kind: str | None = None, offset: int = 0,
-                 limit: int = 50, *, viewer: Viewer) -> Page[ApplicationPublic]:
+                 limit: int = 50, *, viewer: Viewer, own: bool = False) -> Page[ApplicationPublic]:
     """Applications by state and kind, newest first: what waits, what is stuck, what is done — all of them for
-    the registry's staff, one's own for a party (its own records, TJIFA §6.3.4); the read is logged."""
+    the registry's staff, one's own for a party (its own records, TJIFA §6.3.4) — and with ``own`` one's own
+    whoever one is; the read is logged."""
     if offset < 0 or not 1 <= limit <= 500:
         raise LedgerValueError("offset must be >= 0 and limit between 1 and 500")
     if state is not None and state not in {s.value for s in State}:
         raise LedgerValueError(f"unknown state {state!r} (use one of {', '.join(s.value for s in State)})")
     if viewer.public:
-        raise ForbiddenError("applications are not public: sign in as a party or as the registry")
+        raise refusal(viewer, "applications are not public: sign in as a party or as the registry")
     rows = ledger.workflow.applications(state, kind)
-    if viewer.staff:
+    if own:
+        rows = [a for a in rows if viewer.account in (a.holder, a.counterparty)]
+        record_read(ledger, viewer, Grant("holder", "the party's own applications (TJIFA §6.3.4)"), "applications",
+                    f"own state={state or '*'} kind={kind or '*'}")
+    elif viewer.staff or "judicial" in viewer.roles:  # a court only with its judicial document (TJIFA §6.3.5)
         record_read(ledger, viewer, require_staff(viewer, "the list of applications"), "applications",
                     f"state={state or '*'} kind={kind or '*'}")
+    elif "reviewer" in viewer.roles:  # the applications it reviews (SZ art. 15; AH art. 26)
+        rows = [a for a in rows if _reviewing(ledger, viewer, a)]
+        record_read(ledger, viewer, Grant("reviewer", "third-party review of the applications (SZ art. 15)"),
+                    "applications", f"reviewing state={state or '*'} kind={kind or '*'}")
     else:
         rows = [a for a in rows if viewer.account in (a.holder, a.counterparty)]
         record_read(ledger, viewer, Grant("holder", "the party's own applications (TJIFA §6.3.4)"), "applications",
@@ -392,7 +416,9 @@ def register_objection(ledger: Ledger, number: str, actor: str,
                        form: ObjectionRegistrationCreate) -> ObjectionRegistrationPublic:
     """An objection registration (异议登记, SZ art. 20) on a registered unit: written on the unit's record on chain,
     recorded as a registry act, and — where the rules give the objector a filing deadline — its proof
-    (异议登记证明) issued and kept. The proof is checked before anything is written."""
+    (异议登记证明) issued and kept. The proof is checked before anything is written. The registration authority
+    registers it (SZ art. 20)."""
+    require_roles(ledger, actor, ("registrar",), "an objection registration (SZ art. 20)")
     unit, profile = unit_profile(ledger, number)
     number = unit.registration_number
     uid = parse_digest(unit.unit_id)
@@ -431,7 +457,9 @@ def register_objection(ledger: Ledger, number: str, actor: str,
 
 
 def record_litigation(ledger: Ledger, number: str, objection: str, actor: str, acceptance_hash: str) -> ActPublic:
-    """The objector lodged a court or arbitration filing in time (SZ art. 20): the objection does not lapse."""
+    """The objector lodged a court or arbitration filing in time (SZ art. 20): the objection does not lapse. The
+    registry records the acceptance notice, or the court itself."""
+    require_roles(ledger, actor, ("registrar", "judicial"), "recording a court's acceptance notice (SZ art. 20)")
     number, uid, oid = _objection_of(ledger, number, objection)
     acceptance = parse_digest(acceptance_hash)
     return _act(ledger, actor, Act("objection_litigation", to_hex(oid), ledger.workflow.chain_time(), "SZ art. 20",
@@ -443,6 +471,7 @@ def record_litigation(ledger: Ledger, number: str, objection: str, actor: str, a
 def dispose_of_objection(ledger: Ledger, number: str, objection: str, actor: str,
                          form: ObjectionDisposal) -> ActPublic:
     """The court disposes of an objection registration with its judgment, ruling or award (SZ art. 20)."""
+    require_roles(ledger, actor, ("judicial",), "disposing of an objection registration (SZ art. 20)")
     number, uid, oid = _objection_of(ledger, number, objection)
     order = parse_digest(form.document_hash)
     outcome = "upheld" if form.upheld else "dismissed"
@@ -454,7 +483,8 @@ def dispose_of_objection(ledger: Ledger, number: str, objection: str, actor: str
 
 def lapse_objection(ledger: Ledger, number: str, objection: str, actor: str) -> ActPublic:
     """An objection registration whose filing deadline passed without a court filing lapses (SZ art. 20; the duty
-    pass does it by itself — this is the registry doing it at once)."""
+    pass does it by itself — this is the registry doing it at once, so only the registry may)."""
+    require_roles(ledger, actor, ("registrar",), "lapsing an objection registration (SZ art. 20)")
     number, uid, oid = _objection_of(ledger, number, objection)
     deadline = int(ledger.assets.objection(oid)["deadline"])
     return _act(ledger, actor, Act("objection_lapse", to_hex(oid), deadline, "SZ art. 20",
@@ -465,6 +495,7 @@ def lapse_objection(ledger: Ledger, number: str, objection: str, actor: str) -> 
 
 def record_order(ledger: Ledger, number: str, actor: str, form: OrderCreate) -> ActPublic:
     """A court or arbitration order concerning a unit (the judicial role); ex-officio acts cite it (SZ art. 19)."""
+    require_roles(ledger, actor, ("judicial",), "recording a court or arbitration order (SZ art. 19)")
     number = validate_number(number)
     uid = unit_id(number)
     order = parse_digest(form.document_hash)

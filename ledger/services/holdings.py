@@ -104,9 +104,7 @@ def overview(ledger: Ledger, viewer: Viewer) -> HolderOverview:
     """The viewer's own units, applications, consents to sign and renewal reminders (TJIFA §6.2, §6.3.4)."""
     account, address = _holder(viewer)
     units = registrations.by_holder(ledger, address, 0, OVERVIEW_LIMIT, viewer=viewer)
-    own = application_service.applications(ledger, None, None, 0, OVERVIEW_LIMIT, viewer=viewer)
-    if viewer.staff:  # staff see every application in the list service; their own records are a holder's
-        own.data = [a for a in own.data if account in (a.holder, a.counterparty)]
+    own = application_service.applications(ledger, None, None, 0, OVERVIEW_LIMIT, viewer=viewer, own=True)
     supplements = [a for a in own.data if a.state == State.SUPPLEMENT_REQUESTED]
     return HolderOverview(account=account, address=address, units=units.data, units_count=units.count,
                           applications=own.data, supplement_requests=supplements,

@@ -26,7 +26,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ledger.context import Ledger
-from ledger.errors import ChainUnavailableError, ForbiddenError, LedgerValueError, NotFoundError, TransactionError
+from ledger.errors import ChainUnavailableError, LedgerValueError, NotFoundError, TransactionError
 from ledger.hashing import looks_like_digest, parse_digest, to_hex
 from ledger.indexer.read_models import (
     IxBlock,
@@ -41,7 +41,7 @@ from ledger.indexer.read_models import (
 from ledger.lifecycle import Action, CancellationGround, ObjectionStatus, Right, UnitStatus, effective_status
 from ledger.models import RegistryAct, StoredDocument
 from ledger.numbering import unit_id, validate_number
-from ledger.services.access import Grant, Viewer, grant, record_read
+from ledger.services.access import Grant, Viewer, grant, record_read, refusal
 from ledger.workdays import CHINA, last_day
 
 T = TypeVar("T")
@@ -425,8 +425,8 @@ def by_holder(ledger: Ledger, holder: str, offset: int = 0, limit: int = 50, *,
         raise LedgerValueError(f"{holder!r} is not an account address") from None
     allowed = grant(viewer, {address})
     if allowed is None:
-        raise ForbiddenError("a holder's registrations are not public: the holder itself, the registry, an "
-                             "exchange, a bank, or a court with its document may list them (REGISTRATION_RULES §6.2)")
+        raise refusal(viewer, "a holder's registrations are not public: the holder itself, the registry, an "
+                      "exchange, a bank, or a court with its document may list them (REGISTRATION_RULES §6.2)")
     record_read(ledger, viewer, allowed, "registrations_by_holder", address)
     key = ledger.deployment.deployment_id
     now = freshness(ledger).as_of_time

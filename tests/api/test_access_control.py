@@ -82,7 +82,8 @@ def test_the_public_sees_publishable_information_only(world: dict[str, Any]) -> 
         assert [e["action"] for e in history] == ["initial", "pledge"]
         assert all(e["actor"] is None and e["document_hash"] is None for e in history)
         assert client.get(f"/applications/{world['application']}", headers=headers).status_code in (401, 403)
-    assert client.get("/applications").status_code == 403
+    refused = client.get("/applications")  # the public is asked to sign in (401); an account without standing 403
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
 
 
 def test_the_holder_the_bank_and_the_exchange_see_the_full_record(world: dict[str, Any]) -> None:

@@ -183,7 +183,7 @@ def test_objection_registration_and_its_court_path_over_http(world: dict[str, An
     assert lodged.status_code == 200, lodged.text
     not_court = client.post(f"/registrations/{number}/objections/{oid}/resolution",
                             json={"upheld": False, "document_hash": digest()}, headers=headers["registrar"])
-    assert not_court.status_code == 409 and not_court.json()["error"]["refusal"] == "RegistryUnauthorized"
+    assert not_court.status_code == 403 and not_court.json()["error"]["code"] == "forbidden"  # before anything is sent
     disposed = client.post(f"/registrations/{number}/objections/{oid}/resolution",
                            json={"upheld": False, "document_hash": digest()}, headers=headers["court"])
     assert disposed.status_code == 200, disposed.text

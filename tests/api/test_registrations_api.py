@@ -57,7 +57,7 @@ def test_registered_unit_is_visible_with_its_rights_and_certificate(chain: Ledge
     holder = chain.accounts.get("holder-a").address
     listed = client.get("/registrations", params={"holder": holder, "limit": 500}, headers=auth).json()
     assert number in [r["registration_number"] for r in listed["data"]] and listed["count"] >= 1
-    assert client.get("/registrations", params={"holder": holder}).status_code == 403  # not for the public
+    assert client.get("/registrations", params={"holder": holder}).status_code == 401  # not for the public: sign in
     public = client.get(f"/registrations/{number}").json()
     assert public["disclosure"] == "public" and public["right_holders"] is None
     bad = client.get("/registrations", params={"holder": "0x12"}, headers=auth)
