@@ -412,7 +412,9 @@ class CertificateStatus:
     def describe(self) -> str:
         """One line, dates in China time (UTC+8) as certificates print them."""
         when = datetime.fromtimestamp(self.as_of_time, CHINA).isoformat()
-        until = datetime.fromtimestamp(self.valid_until, CHINA).date().isoformat() if self.valid_until else "no expiry"
+        # validity ends at 24:00 China time of its last day, which is the next day's 00:00: name the last day
+        until = (datetime.fromtimestamp(self.valid_until - 1, CHINA).date().isoformat() + " 24:00"
+                 if self.valid_until else "no expiry")
         text = {
             "valid": f"VALID 有效: the current certificate (version {self.current_version}), unit active, "
                      f"valid until {until}",

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from ledger.numbering import unit_id
 from ledger.pdf import embedded, inspect_pdf
 from ledger.proofs.bundle import write_bundle
 from ledger.proofs.signatures import personal_message_hash
-from ledger.proofs.state import unit_proof_slots, unit_slots
+from ledger.proofs.state import CertificateStatus, unit_proof_slots, unit_slots
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import (
     LEGACY_FORMAT,
@@ -41,6 +41,7 @@ from ledger.proofs.verify import (
 from ledger.registry import objection_id
 from ledger.services.documents import certificate_bundle, certificate_pdf
 from ledger.services.proofs import trust_list
+from ledger.workdays import CHINA
 from ledger.workflow import Workflow
 
 pytestmark = pytest.mark.chain
@@ -278,3 +279,14 @@ def test_bundles_of_format_2_still_verify(chain: Ledger, unit: dict[str, Any]) -
     tokened["trusted_time"] = [{"subject": "digest", "token": "AA=="}]
     assert verdict(verify_bundle(_reseal(chain, tokened), trust=unit["trust"])) is Verdict.FAILED
     assert canonical_json(legacy)  # still canonical JSON
+
+
+def test_a_certificate_status_names_the_last_valid_day() -> None:
+    """Validity ends at 24:00 China time of its last day (the next day's 00:00): a judge reads the last day, not
+    the day after it (TJIFA §8.3.3)."""
+    end = int(datetime(2029, 11, 25, tzinfo=CHINA).timestamp())  # 2029-11-24 24:00 China time
+    valid = CertificateStatus("valid", False, 1, "0x" + "11" * 32, end, end - 86_400)
+    assert "valid until 2029-11-24 24:00" in valid.describe()
+    expired = CertificateStatus("expired", False, 1, "0x" + "11" * 32, end, end + 86_400)
+    assert "validity ended 2029-11-24 24:00" in expired.describe()
+    assert "no expiry" in CertificateStatus("valid", False, 1, "0x" + "11" * 32, 0, end).describe()
