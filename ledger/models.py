@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -17,7 +17,10 @@ class EvidenceBatch(SQLModel, table=True):
     in leaf order (33 bytes each) so every member's proof can be rebuilt from the original data."""
 
     __tablename__ = "evidence_batch"
-    __table_args__ = (UniqueConstraint("deployment", "root"),)
+    # (deployment, indexed): verification finds batches not yet indexed without reading their rows (on SQLite,
+    # a column stored after ``leaves`` is reached through the blob's overflow pages).
+    __table_args__ = (UniqueConstraint("deployment", "root"),
+                      Index("evidence_batch_unindexed", "deployment", "indexed"))
 
     id: int | None = Field(default=None, primary_key=True)
     deployment: str = Field(index=True, description="deployment id (manifest) the root is anchored on")
@@ -51,6 +54,27 @@ class EvidenceLeaf(SQLModel, table=True):
     digest_prefix: int = Field(sa_column=Column(BigInteger, nullable=False))
     batch_id: int = Field(foreign_key="evidence_batch.id")
     leaf_index: int
+
+
+#: Consecutive nodes of one tree level stored per ``evidence_node`` row (512 bytes).
+NODES_PER_CHUNK = 16
+
+
+class EvidenceNode(SQLModel, table=True):
+    """A batch's Merkle tree, stored level by level in runs of ``NODES_PER_CHUNK`` nodes (level 0 = the leaf
+    hashes): a digest's proof is one sibling per level, so a verification reads one short row per level — never
+    the batch's leaves, never a tree rebuilt in the request (issue #10 §6). Written with the digest index."""
+
+    __tablename__ = "evidence_node"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "level", "chunk"),
+        {"sqlite_with_rowid": False},
+    )
+
+    batch_id: int = Field(foreign_key="evidence_batch.id")
+    level: int
+    chunk: int
+    nodes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):
