@@ -544,6 +544,11 @@ class EvidenceService:
         if not result.anchored or lagging:
             start = self.indexer.start_block - 1 if self.indexer is not None else 0
             result.chain_head = self._head()
+            if result.chain_head is not None and result.indexed_block is not None \
+                    and result.chain_head < result.indexed_block:
+                raise ChainUnavailableError(
+                    f"the chain's head (block {result.chain_head}) is below the index (block {result.indexed_block}): "
+                    "the node lost blocks the index holds (rolled back or reset); the index follows it once checked")
             if result.chain_head is not None:
                 at = result.indexed_block if result.indexed_block is not None else start
                 result.lag_blocks = max(0, result.chain_head - at)
