@@ -56,25 +56,26 @@ class EvidenceLeaf(SQLModel, table=True):
     leaf_index: int
 
 
-#: Consecutive nodes of one tree level stored per ``evidence_node`` row (512 bytes).
-NODES_PER_CHUNK = 16
+#: Leaves per ``evidence_proof`` row: an aligned run of 16 leaves shares every sibling above its subtree.
+LEAVES_PER_CHUNK = 16
 
 
-class EvidenceNode(SQLModel, table=True):
-    """A batch's Merkle tree, stored level by level in runs of ``NODES_PER_CHUNK`` nodes (level 0 = the leaf
-    hashes): a digest's proof is one sibling per level, so a verification reads one short row per level — never
-    the batch's leaves, never a tree rebuilt in the request (issue #10 §6). Written with the digest index."""
+class EvidenceProof(SQLModel, table=True):
+    """A batch's Merkle proofs, stored per aligned run of ``LEAVES_PER_CHUNK`` leaves: their leaf hashes and the
+    siblings on the path from their subtree's root to the batch root (the same for all of them). A digest's proof
+    is its run's subtree (rebuilt from ≤ 16 hashes) plus that path: one row read by its key — never the batch's
+    leaves, never a tree rebuilt in a request (issue #10 §6). Written with the digest index."""
 
-    __tablename__ = "evidence_node"
+    __tablename__ = "evidence_proof"
     __table_args__ = (
-        PrimaryKeyConstraint("batch_id", "level", "chunk"),
+        PrimaryKeyConstraint("batch_id", "chunk"),
         {"sqlite_with_rowid": False},
     )
 
     batch_id: int = Field(foreign_key="evidence_batch.id")
-    level: int
     chunk: int
-    nodes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    leaves: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    path: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):

@@ -12,8 +12,11 @@ from ledger.context import Ledger
 from ledger.errors import AlreadyAnchoredError, ForbiddenError, LedgerValueError
 from ledger.evidence import Batcher, EvidenceKind, EvidenceService
 from ledger.evidence.batcher import WORKER_MIN_ENTRIES
+from ledger.evidence.service import chunk_proof, proof_rows
 from ledger.hashing import HashAlgorithm, digest_bytes, digest_file
 from ledger.indexer.sync import Indexer, start_follower, wait_for
+from ledger.merkle import MerkleTree
+from ledger.models import LEAVES_PER_CHUNK
 
 pytestmark = pytest.mark.chain
 
@@ -198,7 +201,7 @@ def test_a_record_the_index_has_not_reached_says_how_far_behind(chain: Ledger, e
 
 def test_a_hit_reads_stored_tree_levels_not_the_batch(chain: Ledger, evidence: EvidenceService,
                                                       engine: Engine) -> None:
-    """The proof of a batched digest comes from evidence_node rows (one per level): the tree is never rebuilt
+    """The proof of a batched digest comes from its run's evidence_proof row (one key lookup): the tree is never rebuilt
     in a request, even when the in-memory cache does not hold it."""
     entries = [(HashAlgorithm.SM3, os.urandom(32)) for _ in range(1_000)]
     _, tree = evidence.anchor_batch(chain.sender("provider"), entries)
@@ -210,3 +213,15 @@ def test_a_hit_reads_stored_tree_levels_not_the_batch(chain: Ledger, evidence: E
         assert anchor.algorithm is HashAlgorithm.SM3
     assert not fresh._trees  # nothing rebuilt
     assert not fresh.verify(entries[5][1], HashAlgorithm.SHA256).anchored  # the algorithm is part of the leaf
+
+
+@pytest.mark.parametrize("leaves", [1, 2, 3, 15, 16, 17, 31, 33, 255, 257, 1_000, 4_097])
+def test_stored_proof_rows_give_the_trees_proofs(leaves: int) -> None:
+    """One evidence_proof row per run of 16 leaves (their hashes + the shared path) gives exactly
+    ``MerkleTree.proof`` for every leaf, odd nodes promoted at every level included."""
+    tree = MerkleTree.from_leaves([os.urandom(32) for _ in range(leaves)])
+    rows = list(proof_rows(7, tree))
+    assert len(rows) == -(-leaves // LEAVES_PER_CHUNK)
+    for index in range(leaves):
+        _, chunk, hashes, path = rows[index // LEAVES_PER_CHUNK]
+        assert chunk == index // LEAVES_PER_CHUNK and chunk_proof(hashes, path, index) == tree.proof(index)

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, func, or_, text
+from sqlalchemy import bindparam, func, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
@@ -51,7 +51,7 @@ from ledger.evidence.types import (
 )
 from ledger.hashing import HashAlgorithm, to_hex
 from ledger.merkle import RECORD, MerkleTree, leaf_hash, pack_entries, verify_proof
-from ledger.models import NODES_PER_CHUNK, ChainIntent, EvidenceBatch, EvidenceLeaf, EvidenceNode
+from ledger.models import LEAVES_PER_CHUNK, ChainIntent, EvidenceBatch, EvidenceLeaf
 
 #: Gas limit for anchorBatch: its cost does not depend on the batch size.
 BATCH_GAS = 90_000
@@ -65,13 +65,14 @@ _LEAF_INSERT = {
     "format": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s)",
     "pyformat": f"INSERT INTO {_LEAF_COLUMNS} VALUES (%s, %s, %s)",
 }
-_NODE_COLUMNS = "evidence_node (batch_id, level, chunk, nodes)"
-_NODE_INSERT = {
-    "qmark": f"INSERT INTO {_NODE_COLUMNS} VALUES (?, ?, ?, ?)",
-    "format": f"INSERT INTO {_NODE_COLUMNS} VALUES (%s, %s, %s, %s)",
-    "pyformat": f"INSERT INTO {_NODE_COLUMNS} VALUES (%s, %s, %s, %s)",
+_PROOF_COLUMNS = "evidence_proof (batch_id, chunk, leaves, path)"
+_PROOF_INSERT = {
+    "qmark": f"INSERT INTO {_PROOF_COLUMNS} VALUES (?, ?, ?, ?)",
+    "format": f"INSERT INTO {_PROOF_COLUMNS} VALUES (%s, %s, %s, %s)",
+    "pyformat": f"INSERT INTO {_PROOF_COLUMNS} VALUES (%s, %s, %s, %s)",
 }
-_CHUNK_BYTES = NODES_PER_CHUNK * 32
+#: Levels inside one run's subtree (16 leaves: 4).
+_CHUNK_LEVELS = LEAVES_PER_CHUNK.bit_length() - 1
 
 
 class Indexer(Protocol):
@@ -85,31 +86,26 @@ class Indexer(Protocol):
     def run_once(self, until: int | None = None) -> int: ...
 
 
-def tree_chunks(batch_id: int, tree: MerkleTree) -> Iterator[tuple[int, int, int, bytes]]:
-    """The rows of ``evidence_node`` for a tree: every level but the root, in runs of ``NODES_PER_CHUNK``."""
-    for level, nodes in enumerate(tree.levels[:-1]):
-        for chunk, start in enumerate(range(0, len(nodes), _CHUNK_BYTES)):
-            yield batch_id, level, chunk, nodes[start : start + _CHUNK_BYTES]
+def proof_rows(batch_id: int, tree: MerkleTree) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """The rows of ``evidence_proof`` for a tree: per aligned run of ``LEAVES_PER_CHUNK`` leaves, their leaf
+    hashes and the siblings from the run's subtree root (node ``chunk`` of level 4) up to the root."""
+    levels = tree.levels
+    step = LEAVES_PER_CHUNK * 32
+    for chunk, start in enumerate(range(0, len(levels[0]), step)):
+        path = []
+        for level in range(_CHUNK_LEVELS, len(levels) - 1):
+            sibling = (chunk >> (level - _CHUNK_LEVELS)) ^ 1
+            if sibling * 32 < len(levels[level]):
+                path.append(levels[level][sibling * 32 : sibling * 32 + 32])
+        yield batch_id, chunk, levels[0][start : start + step], b"".join(path)
 
 
-def level_sizes(leaf_count: int) -> list[int]:
-    """Nodes per level of a tree of ``leaf_count`` leaves, root excluded (an odd node is promoted)."""
-    sizes = []
-    while leaf_count > 1:
-        sizes.append(leaf_count)
-        leaf_count = (leaf_count + 1) // 2
-    return sizes
-
-
-def proof_positions(leaf_index: int, leaf_count: int) -> list[tuple[int, int]]:
-    """(level, node) of each sibling on the path from ``leaf_index`` to the root, bottom up (as
-    ``MerkleTree.proof``: a promoted node has no sibling at its level)."""
-    out = []
-    for level, size in enumerate(level_sizes(leaf_count)):
-        sibling = (leaf_index >> level) ^ 1
-        if sibling < size:
-            out.append((level, sibling))
-    return out
+def chunk_proof(leaves: bytes, path: bytes, index: int) -> list[bytes]:
+    """The proof of leaf ``index`` of a batch from its run's stored row (as ``MerkleTree.proof``: the subtree of
+    an aligned run is the global tree's, a promoted node included, since the run ends where its level ends)."""
+    local = MerkleTree.from_leaves([leaves[i : i + 32] for i in range(0, len(leaves), 32)]).proof(
+        index % LEAVES_PER_CHUNK)
+    return local + [path[i : i + 32] for i in range(0, len(path), 32)]
 
 
 def refusal(exc: ContractRevertError) -> LedgerError:
@@ -259,7 +255,7 @@ class EvidenceService:
         return [intent]
 
     def index_batch(self, batch_id: int, tree: MerkleTree | None = None) -> None:
-        """Writes the digest -> batch index of one recorded batch and its tree's levels (``evidence_node``),
+        """Writes the digest -> batch index of one recorded batch and its stored proofs (``evidence_proof``),
         idempotently. ``tree`` is the batch's tree when the caller built it already (else rebuilt here)."""
         with session_scope(self.engine) as session:
             row = session.get(EvidenceBatch, batch_id)
@@ -274,9 +270,7 @@ class EvidenceService:
             # random, which kept the cost per batch growing with the index (issue #10 §7).
             connection.exec_driver_sql(_LEAF_INSERT[style], sorted(
                 (prefix, batch_id, i) for i, (prefix,) in enumerate(RECORD_PREFIX.iter_unpack(row.leaves))))
-            nodes = list(tree_chunks(batch_id, tree))
-            if nodes:  # a one-leaf tree is its root
-                connection.exec_driver_sql(_NODE_INSERT[style], nodes)
+            connection.exec_driver_sql(_PROOF_INSERT[style], list(proof_rows(batch_id, tree)))
             row.indexed = True
             session.add(row)
 
@@ -341,7 +335,7 @@ class EvidenceService:
 
     # --- reads ---------------------------------------------------------------------------------
     # Verification reads the index (issue #10 §3): ix_anchor / ix_batch / ix_endorsement, derived from the
-    # chain's events, and this registry's own digest index (evidence_leaf) and tree levels (evidence_node).
+    # chain's events, and this registry's own digest index (evidence_leaf) and stored proofs (evidence_proof).
     # No chain call on the way — except ``confirm=True``, which also asks the contract.
 
     def wrote(self, block: int) -> None:
@@ -404,27 +398,21 @@ class EvidenceService:
             self.remember_tree(batch_id, tree)
         return tree
 
-    def _stored_proof(self, conn: Connection, batch_id: int, root: str, leaf_count: int, index: int,
-                      digest: bytes, algorithm: HashAlgorithm | None) -> tuple[HashAlgorithm, list[bytes]] | None:
-        """The algorithm and proof of leaf ``index`` from the stored tree levels (one short row per level),
-        or None if that leaf is not ``digest`` (a digest-prefix collision, or another algorithm)."""
-        positions = [(0, index), *proof_positions(index, leaf_count)]
-        wanted = {(level, node // NODES_PER_CHUNK) for level, node in positions}
-        rows = conn.execute(select(EvidenceNode.level, EvidenceNode.chunk, EvidenceNode.nodes).where(
-            col(EvidenceNode.batch_id) == batch_id,
-            or_(*(and_(col(EvidenceNode.level) == lv, col(EvidenceNode.chunk) == ch) for lv, ch in wanted)))).all()
-        chunks = {(int(lv), int(ch)): bytes(nodes) for lv, ch, nodes in rows}
-        if len(chunks) != len(wanted):  # a batch indexed before tree levels were stored: the whole tree
-            levels = self._tree(batch_id, root).levels
-            chunks = {(lv, ch): levels[lv][ch * _CHUNK_BYTES : (ch + 1) * _CHUNK_BYTES] for lv, ch in wanted}
-
-        def nodes_of(lv: int, n: int) -> bytes:
-            offset = (n % NODES_PER_CHUNK) * 32
-            return chunks[(lv, n // NODES_PER_CHUNK)][offset : offset + 32]
-        leaf = nodes_of(0, index)
+    def _stored_proof(self, conn: Connection, batch_id: int, root: str, index: int, digest: bytes,
+                      algorithm: HashAlgorithm | None) -> tuple[HashAlgorithm, list[bytes]] | None:
+        """The algorithm and proof of leaf ``index`` from its run's stored row (one key lookup), or None if that
+        leaf is not ``digest`` (a digest-prefix collision, or another algorithm)."""
+        row = conn.execute(_Q_PROOF, {"b": batch_id, "c": index // LEAVES_PER_CHUNK}).first()
+        if row is None:  # a batch indexed before proofs were stored: its whole tree (cached)
+            tree = self._tree(batch_id, root)
+            leaf, proof = tree.leaf(index), tree.proof(index)
+        else:
+            leaves, path = bytes(row[0]), bytes(row[1])
+            offset = (index % LEAVES_PER_CHUNK) * 32
+            leaf, proof = leaves[offset : offset + 32], chunk_proof(leaves, path, index)
         for alg in [algorithm] if algorithm is not None else list(HashAlgorithm):
             if leaf_hash(alg, digest) == leaf:
-                return alg, [nodes_of(level, node) for level, node in positions[1:]]
+                return alg, proof
         return None
 
     def memberships(self, conn: Connection, digest: bytes,
@@ -444,7 +432,7 @@ class EvidenceService:
                 _Q_MEMBERS, {"p": digest_prefix(digest), "d": self.deployment_key}).all():
             if (batch_id, index) in found:
                 continue
-            hit = self._stored_proof(conn, batch_id, root, leaf_count, index, digest, algorithm)
+            hit = self._stored_proof(conn, batch_id, root, index, digest, algorithm)
             if hit is not None:
                 found[(batch_id, index)] = (batch_id, root, leaf_count, index, *hit)
         return list(found.values())
@@ -597,6 +585,7 @@ _Q_ANCHOR = text("SELECT hash_algorithm, kind, ref, submitter, block_number, blo
 _Q_UNINDEXED = text("SELECT id, root, leaf_count FROM evidence_batch WHERE deployment = :d AND indexed = false")
 _Q_MEMBERS = text("SELECT l.batch_id, b.root, b.leaf_count, l.leaf_index FROM evidence_leaf l "
                   "JOIN evidence_batch b ON b.id = l.batch_id WHERE l.digest_prefix = :p AND b.deployment = :d")
+_Q_PROOF = text("SELECT leaves, path FROM evidence_proof WHERE batch_id = :b AND chunk = :c")
 _Q_BATCH_STATE = text("SELECT state, tx_hash, block_number FROM evidence_batch WHERE id = :i")
 _Q_BATCHES = text("SELECT root, submitter, leaf_count, block_number, block_time, tx_hash FROM ix_batch "
                   "WHERE deployment = :d AND root IN :r").bindparams(bindparam("r", expanding=True))

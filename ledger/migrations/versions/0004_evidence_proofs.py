@@ -1,4 +1,4 @@
-"""evidence: Merkle tree levels per batch in short rows (proofs read without rebuilding a tree)
+"""evidence: stored Merkle proofs per run of 16 leaves (a hit reads one row, never rebuilds a tree)
 
 Revision ID: 0004
 Revises: 0003
@@ -19,13 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('evidence_node',
+    op.create_table('evidence_proof',
     sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('chunk', sa.Integer(), nullable=False),
-    sa.Column('nodes', sa.LargeBinary(), nullable=False),
+    sa.Column('leaves', sa.LargeBinary(), nullable=False),
+    sa.Column('path', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['evidence_batch.id'], ),
-    sa.PrimaryKeyConstraint('batch_id', 'level', 'chunk'),
+    sa.PrimaryKeyConstraint('batch_id', 'chunk'),
     sqlite_with_rowid=False
     )
     with op.batch_alter_table('evidence_batch', schema=None) as batch_op:
@@ -35,4 +35,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('evidence_batch', schema=None) as batch_op:
         batch_op.drop_index('evidence_batch_unindexed')
-    op.drop_table('evidence_node')
+    op.drop_table('evidence_proof')
