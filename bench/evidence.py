@@ -144,7 +144,7 @@ def main() -> None:
                          at, verdict(p50 <= 2)))
             rows.append(("  submit -> proof ready, max", f"{p_max:.2f} s", "<= 2 s", f"{p_max / tree_seconds:.2f}",
                          at, verdict(p_max <= 2)))
-        if indexing:  # digest index + tree levels per batch, as the index grows
+        if indexing:  # digest index + stored proofs per batch, as the index grows
             first, last = indexing[0], indexing[-1]
             rows.append((f"  index one batch, at {first[0]:,} rows", f"{first[1]:.2f} s", "",
                          f"{first[1] / tree_seconds:.2f}", "", ""))

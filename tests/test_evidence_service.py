@@ -199,7 +199,7 @@ def test_a_record_the_index_has_not_reached_says_how_far_behind(chain: Ledger, e
     assert evidence.verify(late, HashAlgorithm.SHA256).lag_blocks is None
 
 
-def test_a_hit_reads_stored_tree_levels_not_the_batch(chain: Ledger, evidence: EvidenceService,
+def test_a_hit_reads_its_stored_proof_not_the_batch(chain: Ledger, evidence: EvidenceService,
                                                       engine: Engine) -> None:
     """The proof of a batched digest comes from its run's evidence_proof row (one key lookup): the tree is never rebuilt
     in a request, even when the in-memory cache does not hold it."""

@@ -418,7 +418,7 @@ class EvidenceService:
     def memberships(self, conn: Connection, digest: bytes,
                     algorithm: HashAlgorithm | None) -> list[tuple[int, str, int, int, HashAlgorithm, list[bytes]]]:
         """Every recorded batch (any state) holding ``digest``: (batch id, root, leaf count, leaf index,
-        algorithm, proof) — from the digest index and the stored tree levels; batches recorded but not indexed
+        algorithm, proof) — from the digest index and the stored proofs; batches recorded but not indexed
         yet (the batcher answers before indexing) are scanned first, so a batch indexed in between is found by
         the lookup rather than missed by both (each SELECT sees its own snapshot)."""
         found: dict[tuple[int, int], tuple[int, str, int, int, HashAlgorithm, list[bytes]]] = {}
