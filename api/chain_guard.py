@@ -34,7 +34,10 @@ class ChainGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in UNGUARDED and not scope["path"].startswith("/static/"):
-            status = await run_in_threadpool(self.watch.current)
+            # a fresh verdict is read on the loop; only a check (chain calls) goes to a thread
+            status = self.watch.fresh()
+            if status is None:
+                status = await run_in_threadpool(self.watch.current)
             if not status.ok:
                 error = error_of(status)
                 response = JSONResponse(status_code=status_of(error), content={

@@ -158,7 +158,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         if isinstance(exc, ChainUnavailableError):
-            watch.invalidate()  # the next request re-checks, and follows the node if it moved
+            watch.invalidate()  # re-checked now (and follows the node if it moved): a reset chain explains it
+            status = await run_in_threadpool(watch.current)
+            if not status.ok:
+                error = error_of(status)
+                return _error(status_of(error), error.code, error.user_message, chain=status.status)
         if isinstance(exc, TransactionPendingError):
             response = _error(status_of(exc), exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)

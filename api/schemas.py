@@ -72,6 +72,14 @@ class CertificateStatusPublic(BaseModel):
     summary: str
 
 
+class IndexPosition(BaseModel):
+    """The index a verification was read from: its block, the chain's head and the lag (asked on a miss)."""
+
+    indexed_block: int | None
+    chain_head: int | None
+    lag_blocks: int | None
+
+
 class VerificationPublic(BaseModel):
     """Whether a digest is anchored, with every anchor and endorsement found on chain — and, for a certificate,
     whether it is still the valid one: an anchored certificate may be superseded or cancelled."""
@@ -82,6 +90,10 @@ class VerificationPublic(BaseModel):
     anchors: list[AnchorPublic]
     endorsements: list[EndorsementPublic]
     checks: list[str]
+    pending: list[str] = Field(default_factory=list, description="batches holding the digest that are stored "
+                               "here but not (yet) shown anchored: not mined, or not reached by the index")
+    index: IndexPosition | None = Field(default=None, description="where the index stood when read; on a miss, "
+                                        "how many blocks it is behind the chain")
     certificate: CertificateStatusPublic | None = None
 
 

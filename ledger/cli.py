@@ -242,18 +242,26 @@ def evidence_verify(
     target: Annotated[str, typer.Argument(help="A file or a digest.")],
     algorithm: AlgorithmOption = "sha256",
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", help="Also ask the contract on chain.")] = False,
 ) -> None:
-    """Check whether a file or digest is anchored: block, time, submitter, transaction, endorsements."""
+    """Check whether a file or digest is anchored: block, time, submitter, transaction, endorsements (read from
+    the index of the chain's events; --confirm also asks the contract)."""
     alg = HashAlgorithm.parse(algorithm)
     _, digest = _digest_of(target, alg)
-    result = _ledger(ctx).evidence.verify(digest, alg)
+    result = _ledger(ctx).evidence.verify(digest, alg, confirm=confirm)
     if as_json:
         console.print_json(json.dumps(result.as_dict()))
     elif not result.anchored:
-        console.print(f"NOT ANCHORED: {to_hex(digest)} ({alg.label}) is not anchored on this chain")
+        behind = (f" — but the index is {result.lag_blocks} block(s) behind the chain (at block "
+                  f"{result.indexed_block} of {result.chain_head}): it may be anchored since"
+                  if result.lag_blocks else "")
+        console.print(f"NOT ANCHORED: {to_hex(digest)} ({alg.label}) is not anchored on this chain{behind}")
+        for line in result.pending:
+            console.print(f"  pending: {line}")
     else:
         for anchor in result.anchors:
-            where = (f"in batch {to_hex(anchor.batch.root)} (leaf {anchor.batch.leaf_index}, proof checked on chain)"
+            where = (f"in batch {to_hex(anchor.batch.root)} (leaf {anchor.batch.leaf_index}, "
+                     "proof checked against the anchored root)"
                      if anchor.batch else "singly")
             console.print(f"ANCHORED {where}: block {anchor.block_number} at {anchor.as_dict()['block_time_iso']}, "
                           f"by {anchor.submitter}, tx {anchor.tx_hash}")

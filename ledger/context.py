@@ -94,7 +94,7 @@ class Ledger:
     @cached_property
     def evidence(self) -> EvidenceService:
         return EvidenceService(self.contract("EvidenceRegistry"), self.engine, self.deployment.deployment_id,
-                               self.outbox)
+                               self.outbox, self.indexer)
 
     @cached_property
     def checkpoints(self) -> CheckpointStore:

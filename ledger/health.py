@@ -84,6 +84,13 @@ class ChainWatch:
         """Forgets the last verdict: the next ``current`` checks again (after a failed chain call)."""
         self._last = None
 
+    def fresh(self) -> ChainStatus | None:
+        """The last verdict if it is fresh (no chain call: safe on the event loop), else None."""
+        last = self._last
+        if last is not None and time.monotonic() - last.monotonic < self.max_age:
+            return last
+        return None
+
     def current(self) -> ChainStatus:
         """The last verdict if it is fresh, else a new check."""
         last = self._last

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -17,7 +17,10 @@ class EvidenceBatch(SQLModel, table=True):
     in leaf order (33 bytes each) so every member's proof can be rebuilt from the original data."""
 
     __tablename__ = "evidence_batch"
-    __table_args__ = (UniqueConstraint("deployment", "root"),)
+    # (deployment, indexed): verification finds batches not yet indexed without reading their rows (on SQLite,
+    # a column stored after ``leaves`` is reached through the blob's overflow pages).
+    __table_args__ = (UniqueConstraint("deployment", "root"),
+                      Index("evidence_batch_unindexed", "deployment", "indexed"))
 
     id: int | None = Field(default=None, primary_key=True)
     deployment: str = Field(index=True, description="deployment id (manifest) the root is anchored on")
@@ -51,6 +54,28 @@ class EvidenceLeaf(SQLModel, table=True):
     digest_prefix: int = Field(sa_column=Column(BigInteger, nullable=False))
     batch_id: int = Field(foreign_key="evidence_batch.id")
     leaf_index: int
+
+
+#: Leaves per ``evidence_proof`` row: an aligned run of 16 leaves shares every sibling above its subtree.
+LEAVES_PER_CHUNK = 16
+
+
+class EvidenceProof(SQLModel, table=True):
+    """A batch's Merkle proofs, stored per aligned run of ``LEAVES_PER_CHUNK`` leaves: their leaf hashes and the
+    siblings on the path from their subtree's root to the batch root (the same for all of them). A digest's proof
+    is its run's subtree (rebuilt from ≤ 16 hashes) plus that path: one row read by its key — never the batch's
+    leaves, never a tree rebuilt in a request (issue #10 §6). Written with the digest index."""
+
+    __tablename__ = "evidence_proof"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "chunk"),
+        {"sqlite_with_rowid": False},
+    )
+
+    batch_id: int = Field(foreign_key="evidence_batch.id")
+    chunk: int
+    leaves: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    path: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):

@@ -20,6 +20,7 @@ from ledger.db import init_db, make_engine
 from ledger.deployment import deploy
 from ledger.devtsa import LocalTsa, TsaInfo
 from ledger.evidence import EvidenceService
+from ledger.indexer.sync import Indexer
 
 PG_ADMIN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -78,7 +79,8 @@ def engine(database_url: str) -> Engine:
 @pytest.fixture
 def evidence(chain: Ledger, engine: Engine) -> EvidenceService:
     """The evidence service on the shared chain, backed by the parametrized database."""
-    return EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id)
+    return EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id,
+                           indexer=Indexer(engine, chain.client, chain.deployment))
 
 
 @pytest.fixture(scope="session")

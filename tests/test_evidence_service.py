@@ -6,12 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from ledger.context import Ledger
 from ledger.errors import AlreadyAnchoredError, ForbiddenError, LedgerValueError
 from ledger.evidence import Batcher, EvidenceKind, EvidenceService
 from ledger.evidence.batcher import WORKER_MIN_ENTRIES
+from ledger.evidence.service import chunk_proof, proof_rows
 from ledger.hashing import HashAlgorithm, digest_bytes, digest_file
+from ledger.indexer.sync import Indexer, start_follower, wait_for
+from ledger.merkle import MerkleTree
+from ledger.models import LEAVES_PER_CHUNK
 
 pytestmark = pytest.mark.chain
 
@@ -137,3 +142,86 @@ def test_index_prefix_collision_never_matches(chain: Ledger, evidence: EvidenceS
     assert evidence.verify(anchored, HashAlgorithm.SHA256).anchored
     assert not evidence.verify(twin, HashAlgorithm.SHA256).anchored
     assert not evidence.verify(twin).anchored
+
+
+def _rpc_ids(chain: Ledger) -> int:
+    """The client's JSON-RPC id counter: every request and every call of a batch takes the next id."""
+    return next(chain.client._ids)
+
+
+def test_verify_reads_the_index_without_chain_calls(chain: Ledger, evidence: EvidenceService) -> None:
+    """Issue #10 §3: a hit — single or batched, with its endorsements — is served from the index: no JSON-RPC
+    call at all while this process's follower is up to date (before: eth_call ×3, eth_getLogs from block 0)."""
+    single = os.urandom(32)
+    evidence.anchor(chain.sender("provider"), single, HashAlgorithm.SHA256)
+    evidence.endorse(chain.sender("notary"), single)
+    entries = [(HashAlgorithm.SHA256, os.urandom(32)) for _ in range(300)]
+    batch, tree = evidence.anchor_batch(chain.sender("provider"), entries)
+    indexer = evidence.indexer
+    assert isinstance(indexer, Indexer)
+    thread, stop = start_follower(indexer, interval=3600)  # one pass now, then idle: no call during the reads
+    try:
+        wait_for(indexer, chain.client.block_number())
+        before = _rpc_ids(chain)
+        hit = evidence.verify(single, HashAlgorithm.SHA256)
+        member = evidence.verify(entries[123][1])
+        assert _rpc_ids(chain) == before + 1  # only the counter read above: no chain call
+    finally:
+        stop.set()
+        thread.join()
+    assert hit.anchored and hit.anchors[0].batch is None and hit.endorsements[0].endorser_kind == "notary"
+    (anchor,) = member.anchors
+    assert anchor.batch is not None and anchor.batch.proof == tree.proof(123) and anchor.tx_hash == batch.tx_hash
+    assert anchor.algorithm is HashAlgorithm.SHA256 and member.lag_blocks is None
+    confirmed = evidence.verify(entries[123][1], confirm=True)  # the optional check asks the contract
+    assert any("confirmed by EvidenceRegistry.verifyInclusion" in c for c in confirmed.checks)
+
+
+def test_a_record_the_index_has_not_reached_says_how_far_behind(chain: Ledger, evidence: EvidenceService,
+                                                                engine: Engine) -> None:
+    """A digest anchored after the index's last pass is not a silent NOT ANCHORED: the answer gives the lag."""
+    indexer = evidence.indexer
+    assert isinstance(indexer, Indexer)
+    thread, stop = start_follower(indexer, interval=3600)
+    try:
+        wait_for(indexer, chain.client.block_number())
+        other = EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id)
+        late = os.urandom(32)
+        other.anchor(chain.sender("provider"), late, HashAlgorithm.SHA256)  # another process's write
+        result = evidence.verify(late, HashAlgorithm.SHA256)
+    finally:
+        stop.set()
+        thread.join()
+    assert not result.anchored and result.lag_blocks is not None and result.lag_blocks >= 1
+    assert result.chain_head is not None and result.indexed_block == result.chain_head - result.lag_blocks
+    assert any("behind the chain" in c for c in result.checks)
+    assert evidence.verify(late, HashAlgorithm.SHA256).anchored  # a command's pass catches up
+    assert evidence.verify(late, HashAlgorithm.SHA256).lag_blocks is None
+
+
+def test_a_hit_reads_its_stored_proof_not_the_batch(chain: Ledger, evidence: EvidenceService,
+                                                      engine: Engine) -> None:
+    """The proof of a batched digest comes from its run's evidence_proof row (one key lookup): the tree is never rebuilt
+    in a request, even when the in-memory cache does not hold it."""
+    entries = [(HashAlgorithm.SM3, os.urandom(32)) for _ in range(1_000)]
+    _, tree = evidence.anchor_batch(chain.sender("provider"), entries)
+    fresh = EvidenceService(chain.contract("EvidenceRegistry"), engine, chain.deployment.deployment_id,
+                            indexer=evidence.indexer)  # an empty tree cache, as in another worker
+    for index in (0, 511, 998, 999):
+        (anchor,) = fresh.verify(entries[index][1]).anchors
+        assert anchor.batch is not None and anchor.batch.proof == tree.proof(index)
+        assert anchor.algorithm is HashAlgorithm.SM3
+    assert not fresh._trees  # nothing rebuilt
+    assert not fresh.verify(entries[5][1], HashAlgorithm.SHA256).anchored  # the algorithm is part of the leaf
+
+
+@pytest.mark.parametrize("leaves", [1, 2, 3, 15, 16, 17, 31, 33, 255, 257, 1_000, 4_097])
+def test_stored_proof_rows_give_the_trees_proofs(leaves: int) -> None:
+    """One evidence_proof row per run of 16 leaves (their hashes + the shared path) gives exactly
+    ``MerkleTree.proof`` for every leaf, odd nodes promoted at every level included."""
+    tree = MerkleTree.from_leaves([os.urandom(32) for _ in range(leaves)])
+    rows = list(proof_rows(7, tree))
+    assert len(rows) == -(-leaves // LEAVES_PER_CHUNK)
+    for index in range(leaves):
+        _, chunk, hashes, path = rows[index // LEAVES_PER_CHUNK]
+        assert chunk == index // LEAVES_PER_CHUNK and chunk_proof(hashes, path, index) == tree.proof(index)

@@ -34,6 +34,7 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     SQLModel.metadata.create_all(legacy, tables=[t for t in SQLModel.metadata.sorted_tables if t.name in baseline])
     with legacy.begin() as conn:  # and an application table as it was before wallet consents (0002)
         conn.exec_driver_sql("ALTER TABLE application DROP COLUMN prepared_on")
+        conn.exec_driver_sql("DROP INDEX evidence_batch_unindexed")  # and evidence_batch before 0004
     assert current_revision(legacy) is None
     init_db(legacy)
     assert inspect(legacy).has_table("registry_act") and inspect(legacy).has_table("consent_request")

@@ -105,16 +105,18 @@ async def anchor_file(
 
 
 def _verification(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm | None, root: bytes | None = None,
-                  proof: list[bytes] | None = None) -> dict[str, Any]:
-    result, certificate = verify_evidence(ledger, digest, algorithm, root, proof)
+                  proof: list[bytes] | None = None, confirm: bool = False) -> dict[str, Any]:
+    result, certificate = verify_evidence(ledger, digest, algorithm, root, proof, confirm=confirm)
     return {**result.as_dict(), "certificate": certificate.as_dict() if certificate else None}
 
 
 @router.get("/verify/{digest}", response_model=VerificationPublic, responses=ERRORS)
-async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorithm | None = None) -> dict[str, Any]:
-    """Is this digest anchored — and, for a certificate, is it still the valid one? Public."""
+async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorithm | None = None,
+                        confirm: bool = False) -> dict[str, Any]:
+    """Is this digest anchored — and, for a certificate, is it still the valid one? Public. Read from the index;
+    ``confirm=true`` also asks the contract on chain."""
     alg = HashAlgorithm.parse(hash_algorithm) if hash_algorithm else None
-    return await run_in_threadpool(_verification, ledger, parse_digest(digest), alg)
+    return await run_in_threadpool(_verification, ledger, parse_digest(digest), alg, None, None, confirm)
 
 
 @router.post("/verify", response_model=VerificationPublic, responses=ERRORS)

@@ -239,6 +239,8 @@ class Batcher:
             if batch.state == "anchored":
                 assert pending.tree is not None
                 self.service.remember_tree(batch_id, pending.tree)  # already built: no rebuild on a hit
+                if batch.block_number is not None:
+                    self.service.wrote(batch.block_number)
                 _settle(pending.future, (batch, pending.tree))  # proofs are ready: answer before indexing
                 self._indexer.submit(self._index, batch, pending)  # overlaps with building the next batch
                 if self.on_batch is not None:
@@ -253,7 +255,7 @@ class Batcher:
     def _index(self, batch: EvidenceBatch, pending: _Pending) -> None:
         try:
             assert batch.id is not None
-            self.service.index_batch(batch.id)
+            self.service.index_batch(batch.id, pending.tree)
         except Exception:  # verify() scans unindexed batches; index_pending() completes them later
             log.exception("indexing batch %s failed; it stays scannable until re-indexed", batch.id)
         finally:

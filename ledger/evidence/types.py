@@ -115,7 +115,7 @@ class Endorsement:
 
 @dataclass
 class Verification:
-    """The answer to "is this digest anchored?", every figure read from the chain."""
+    """The answer to "is this digest anchored?", every figure read from the index of the chain's events."""
 
     digest: bytes
     algorithm: HashAlgorithm | None
@@ -124,6 +124,9 @@ class Verification:
     endorsements: list[Endorsement] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # stored batches holding it that are not (yet) anchored
+    indexed_block: int | None = None  # the last block the index had applied when read
+    chain_head: int | None = None  # the chain's head, asked only when the answer depends on it (a miss)
+    lag_blocks: int | None = None  # blocks the index is behind (a miss while behind is said, never silent)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,8 @@ class Verification:
             "endorsements": [e.as_dict() for e in self.endorsements],
             "checks": self.checks,
             "pending": self.pending,
+            "index": {"indexed_block": self.indexed_block, "chain_head": self.chain_head,
+                      "lag_blocks": self.lag_blocks},
         }
 
 

@@ -264,20 +264,22 @@ class Indexer:
 
     def _upsert(self, session: Session, table: type[SQLModel], rows: list[dict[str, Any]],
                 replace: bool = False) -> None:
-        """Bulk insert; a row that exists is left as it is (a replay) or, with ``replace``, overwritten."""
+        """Bulk insert; a row that exists is left as it is (a replay) or, with ``replace``, overwritten. One
+        statement compiled once and executed for many rows (SQLAlchemy's insertmanyvalues batches them), not a
+        VALUES list of thousands of rows compiled per chunk (that cost ingest 3-6x)."""
         if not rows:
             return
         dialect = session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         keys = [c.name for c in table.__table__.primary_key.columns]  # type: ignore[attr-defined]
-        for i in range(0, len(rows), 5_000):
-            statement = insert(table.__table__).values(rows[i : i + 5_000])  # type: ignore[attr-defined]
-            if replace:
-                columns = {c: statement.excluded[c] for c in rows[0] if c not in keys}
-                statement = statement.on_conflict_do_update(index_elements=keys, set_=columns)
-            else:
-                statement = statement.on_conflict_do_nothing(index_elements=keys)
-            session.execute(statement)
+        statement = insert(table.__table__)  # type: ignore[attr-defined]
+        if replace:
+            columns = {c: statement.excluded[c] for c in rows[0] if c not in keys}
+            statement = statement.on_conflict_do_update(index_elements=keys, set_=columns)
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        for i in range(0, len(rows), 20_000):
+            session.execute(statement, rows[i : i + 20_000])
 
     def _derive(self, session: Session, unit_id: str) -> None:
         """Recomputes a unit's derived rows from all of its events."""

@@ -199,8 +199,9 @@ def certificate_status(ledger: Ledger, unit_id: bytes, digest: bytes) -> Certifi
 
 
 def verify_evidence(ledger: Ledger, digest: bytes, algorithm: HashAlgorithm | None = None,
-                    root: bytes | None = None, proof: list[bytes] | None = None) -> tuple[Verification,
-                                                                                         CertificateView | None]:
-    """Whether ``digest`` is anchored, and — for a certificate — whether it is still the valid one."""
-    result = ledger.evidence.verify(digest, algorithm, root, proof)
+                    root: bytes | None = None, proof: list[bytes] | None = None,
+                    confirm: bool = False) -> tuple[Verification, CertificateView | None]:
+    """Whether ``digest`` is anchored, and — for a certificate — whether it is still the valid one. Read from the
+    index (a miss while it lags says by how many blocks); ``confirm`` also asks the contract."""
+    result = ledger.evidence.verify(digest, algorithm, root, proof, confirm=confirm)
     return result, certificate_view(ledger, digest, result)
