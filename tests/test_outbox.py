@@ -136,6 +136,39 @@ def test_a_stuck_call_the_chain_now_refuses_is_failed_with_a_reason(ledger: Ledg
     assert status.failed == 1 and status.pending == 0 and "refuses" in status.failures[0]
 
 
+def test_a_transaction_mined_while_the_repair_pass_looks_is_recorded_mined_never_failed(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the crash harness: the API's request thread sends a stored registration while the keeper's
+    repair pass looks at it. The pass saw no receipt, then the account's nonce used — and took the nonce for
+    "used by another transaction": it re-signed, the chain refused the copy (the unit was registered — by this
+    very transaction), and the mined intent was marked failed. Here the request thread's send happens right
+    after the pass's first question to the node."""
+    today = [date(2024, 10, 8)]
+    workflow = ledger.workflow
+    workflow.clock = lambda: today[0]
+    app_id = registered_application(ledger, today)
+    intent = workflow.stage(workflow.get(app_id), "registrar")
+    client = ledger.outbox.client
+    first_look = client.batch
+    sent: list[bool] = []
+
+    def batch(calls: list[tuple[str, list[object]]]) -> list[object]:
+        answers = first_look(calls)
+        if not sent:
+            sent.append(True)
+            ledger.outbox.send([intent])  # mined at once (automine)
+        return answers
+
+    monkeypatch.setattr(client, "batch", batch)
+    ledger.outbox.resume()
+    monkeypatch.undo()
+    with Session(ledger.engine) as session:
+        row = session.get(ChainIntent, intent.id)
+        assert row is not None and row.state == "mined" and row.status == 1, row
+    assert not events(ledger, "failed") and not events(ledger, "resigned")
+    assert workflow.get(app_id).state == State.REGISTERED
+
+
 def test_a_chain_rollback_is_detected_and_re_anchored_from_the_journal(ledger: Ledger) -> None:
     """Issue #8 §4: the node loses blocks after it acknowledged anchors (kill -9 before Anvil saved its state;
     here evm_revert). The outbox notices (a recorded block hash is gone), re-sends the journaled transactions,
