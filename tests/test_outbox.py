@@ -270,3 +270,39 @@ def test_batches_refuse_zero_and_duplicate_digests(ledger: Ledger) -> None:
         ledger.evidence.anchor_batch(ledger.sender("provider"), [(HashAlgorithm.SHA256, bytes(32))])
     # the same digest under another algorithm is another leaf
     ledger.evidence.anchor_batch(ledger.sender("provider"), [(HashAlgorithm.SM3, entries[2][1])])
+
+
+def test_a_retry_after_a_kill_gets_the_stored_anchor_never_409(ledger: Ledger) -> None:
+    """Found by the crash harness: the API stored a request's transaction (a single anchor, or a batch holding
+    the digest) and was killed before it answered. The client's retry with the same Idempotency-Key met its own
+    stored anchor and got 409 already_anchored — a refusal for what the first request will anchor. It gets the
+    first request's anchor instead, once the journal has sent it."""
+    from ledger.merkle import MerkleTree, pack_entries
+    from ledger.services.evidence import AnchorAsk, claim_key
+
+    sender = ledger.sender("provider")
+    single, leaf = os.urandom(32), os.urandom(32)
+    # what the killed API left: the keys claimed, the transactions stored, nothing answered
+    claim_key(ledger, "provider", "single-1", AnchorAsk(single, HashAlgorithm.SHA256, "single"))
+    claim_key(ledger, "provider", "batch-1", AnchorAsk(leaf, HashAlgorithm.SHA256, "batch"))
+    registry = ledger.contract("EvidenceRegistry")
+    ledger.outbox.stage(sender.account, [registry.request(sender, "anchor", single, int(HashAlgorithm.SHA256),
+                                                          1, bytes(32))], sender.fees())
+    sent = ledger.outbox.stage(sender.account, [registry.request(sender, "anchor", os.urandom(32),
+                                                                 int(HashAlgorithm.SHA256), 1, bytes(32))],
+                               sender.fees())
+    ledger.outbox.send(sent)  # a later one the node has: the stored single is a gap below it
+    packed = pack_entries([(HashAlgorithm.SHA256, leaf)])
+    ledger.evidence.stage_batch(sender, packed, MerkleTree.from_packed(packed))
+
+    served = Ledger(ledger.settings.model_copy(update={"keeper_interval": 0.2, "batch_interval": 0.2,
+                                                        "checkpoint_interval": 0, "duties_interval": 0}))
+    token = create_token(served.engine, served.accounts, "provider", "retry")
+    with TestClient(create_app(ledger=served)) as client:
+        for key, digest, mode in (("single-1", single, "single"), ("batch-1", leaf, "batch")):
+            retry = client.post("/evidence/anchors", json={"digest": digest.hex(), "mode": mode},
+                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+            assert retry.status_code == 201, retry.text
+            assert retry.json()["mode"] == mode and (mode == "single" or retry.json()["batch"]["root"])
+    assert served.evidence.verify(single, HashAlgorithm.SHA256).anchored
+    assert len(served.evidence.verify(leaf, HashAlgorithm.SHA256).anchors) == 1
