@@ -364,6 +364,11 @@ def settle_and_check(run: Run, ledger: Ledger, tokens: dict[str, str]) -> tuple[
     single_count: dict[str, int] = {}
     for log in single_logs:
         single_count[log["topics"][1].lower()] = single_count.get(log["topics"][1].lower(), 0) + 1
+    block_of = {log["topics"][1].lower(): int(log["blockNumber"], 16) for log in single_logs}
+    block_of |= {log["topics"][1].lower(): int(log["blockNumber"], 16) for log in batch_logs}  # by root
+    # acknowledged, then lost with a node's unsaved blocks and anchored again from the journal
+    reanchored = sum(1 for d, r in run.singles.items() if block_of.get(d.lower()) != r["block_number"])
+    reanchored += sum(1 for r in run.leaves.values() if block_of.get(r["batch"]["root"].lower()) != r["block_number"])
     duplicates = [d for d, n in single_count.items() if n > 1]
     missing = [d for d in run.singles if single_count.get(d.lower(), 0) != 1]
 
@@ -420,6 +425,7 @@ def settle_and_check(run: Run, ledger: Ledger, tokens: dict[str, str]) -> tuple[
                "anchored_singles": sum(1 for d in run.singles if single_count.get(d.lower()) == 1),
                "anchored_leaves": sum(1 for d in run.leaves if leaf_count.get(d.lower()) == 1),
                "registered": len(run.registrations) - len(unregistered), "batches_on_chain": len(roots),
+               "reanchored_acknowledged": reanchored,
                "duplicates": len(duplicates), "missing": len(missing) + len(unregistered),
                "unproven": len(unproven), "unrecorded_roots": len(unrecorded_roots)}
     problems = {"acknowledged but not on chain exactly once": missing + unregistered,

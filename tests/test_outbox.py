@@ -304,5 +304,19 @@ def test_a_retry_after_a_kill_gets_the_stored_anchor_never_409(ledger: Ledger) -
                                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
             assert retry.status_code == 201, retry.text
             assert retry.json()["mode"] == mode and (mode == "single" or retry.json()["batch"]["root"])
+        # the first request's single anchor sits in the node's pool (re-sent after a rollback): Anvil estimates
+        # gas on the pending state, so the retry is refused while the chain's head does not hold it yet
+        pooled = os.urandom(32)
+        claim_key(served, "provider", "single-2", AnchorAsk(pooled, HashAlgorithm.SHA256, "single"))
+        served.client.request("evm_setAutomine", [False])
+        try:
+            served.outbox.send(served.outbox.stage(sender.account, [registry.request(
+                sender, "anchor", pooled, int(HashAlgorithm.SHA256), 1, bytes(32))], sender.fees()))
+            threading.Timer(1.0, served.client.request, ["evm_mine"]).start()  # mined while the retry waits
+            retry = client.post("/evidence/anchors", json={"digest": pooled.hex(), "mode": "single"},
+                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "single-2"})
+        finally:
+            served.client.request("evm_setAutomine", [True])
+        assert retry.status_code == 201, retry.text
     assert served.evidence.verify(single, HashAlgorithm.SHA256).anchored
     assert len(served.evidence.verify(leaf, HashAlgorithm.SHA256).anchors) == 1

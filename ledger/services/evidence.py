@@ -74,15 +74,20 @@ def _of_mode(result: Verification, ask: AnchorAsk) -> AnchorReceipt | None:
 
 def stored_anchor(ledger: Ledger, ask: AnchorAsk, timeout: float, poll: float = 0.2) -> AnchorReceipt | None:
     """For a retry refused as already anchored: the anchor the first request stored, once the journal has it on
-    chain. None if the digest is neither anchored nor stored (the refusal then stands); a stored batch still not
-    mined after ``timeout`` seconds raises TransactionPendingError (503 + Retry-After; retry later)."""
+    chain. None if the digest is neither anchored nor stored (the refusal then stands). While a stored batch
+    holds it, or the journal has transactions still to mine (a single anchor re-sent after a chain rollback may
+    sit in the node's pool: the refusal saw it, the chain's head does not hold it yet), it waits; still not on
+    chain after ``timeout`` seconds, it raises TransactionPendingError (503 + Retry-After; retry later)."""
     deadline = time.monotonic() + timeout
     while True:
         result = ledger.evidence.verify(ask.digest, ask.algorithm)
         found = _of_mode(result, ask)
-        if found is not None or not result.pending:
+        if found is not None:
             return found
+        if not result.pending and not ledger.outbox.status().pending:
+            return None
         if time.monotonic() > deadline:
+            where = result.pending[0] if result.pending else "its transaction is in the journal"
             raise TransactionPendingError(f"{to_hex(ask.digest)} is stored for anchoring but not on chain yet "
-                                          f"({result.pending[0]}); retry with the same Idempotency-Key", [])
+                                          f"({where}); retry with the same Idempotency-Key", [])
         time.sleep(poll)
