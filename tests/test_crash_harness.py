@@ -118,8 +118,7 @@ class Api:
         assert self.process is not None
         self.run.url = None
         pid = self.process.pid
-        stat = _stat(pid)
-        tree = descendants(pid) + ([Proc(pid, stat[2], "ledger serve")] if stat else [])
+        tree = descendants(pid) + proc(pid, "ledger serve")
         if whole_group:
             os.killpg(pid, signal.SIGKILL)
         else:
@@ -246,9 +245,15 @@ def registrations(run: Run, tokens: dict[str, str]) -> None:
 # --- the chain's own record -------------------------------------------------------------------------------
 
 
-def orphans(api: Api, home: Path) -> list[str]:
-    """Processes of the run still alive: of a killed API's tree, or anything naming the run's home."""
-    left = [p.cmdline for p in api.trees if alive(p)]
+def proc(pid: int | None, name: str) -> list[Proc]:
+    stat = _stat(pid) if pid else None
+    return [Proc(pid, stat[2], name)] if pid and stat else []
+
+
+def orphans(procs: list[Proc], home: Path) -> list[str]:
+    """Processes of the run still alive: every API, worker, node and keeper it started, or anything naming the
+    run's home."""
+    left = [p.cmdline for p in procs if alive(p)]
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -267,6 +272,14 @@ def test_kill9_of_api_and_node_loses_and_duplicates_nothing(tmp_path: Path) -> N
     rng = random.Random(SEED)
     home = tmp_path / "home"
     settings, node, setup = start_chain(home)
+    nodes: list[Proc] = []  # every node and keeper started
+
+    def started() -> None:
+        info = node.info()
+        assert info is not None
+        nodes.extend(proc(info.pid, "anvil") + proc(info.keeper_pid, "keeper"))
+
+    started()
     tokens = {name: create_token(setup.engine, setup.accounts, name, f"crash-{name}")
               for name in ("provider", "registrar", "holder-a")}
     setup.engine.dispose()
@@ -289,6 +302,7 @@ def test_kill9_of_api_and_node_loses_and_duplicates_nothing(tmp_path: Path) -> N
             node_kills += 1
             time.sleep(rng.uniform(0.1, 0.5))
             node.start()  # `ledger chain up`, as an operator would
+            started()
 
         for round_ in range(API_KILLS):
             time.sleep(rng.uniform(1.0, 2.5))  # traffic flows
@@ -315,7 +329,7 @@ def test_kill9_of_api_and_node_loses_and_duplicates_nothing(tmp_path: Path) -> N
         api.close()
         node.stop()
     deadline = time.monotonic() + START_TIMEOUT  # the last API's worker exits on its own after the kill
-    while (left := orphans(api, home)) and time.monotonic() < deadline:
+    while (left := orphans(api.trees + nodes, home)) and time.monotonic() < deadline:
         time.sleep(0.2)
     counts = {"api_kills": api_kills, "node_kills": node_kills, **summary, "orphans": len(left),
               "retries": run.retries, "server_errors": len(run.server_errors), "unacknowledged": len(run.refused),
