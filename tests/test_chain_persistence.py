@@ -4,6 +4,7 @@ is reused at once after a stop; the files under the ledger home are private what
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import requests
 
 from ledger.chain.client import ChainClient
 from ledger.chain.node import LocalNode, free_port, rpc_ready
-from ledger.chain.persistence import LEGACY_NAME, META_NAME, wait_gone
+from ledger.chain.persistence import LEGACY_NAME, META_NAME, PAUSED_NAME, STATE_NAME, Rpc, save_state, wait_gone
 from ledger.config import Settings
 from ledger.context import Ledger
 from ledger.errors import NodeError
@@ -214,3 +216,58 @@ def test_chain_up_restarts_a_dead_keeper_and_refuses_a_torn_legacy_file(tmp_path
     (torn.home / "chain" / LEGACY_NAME).write_text('{"block":{"number":"0x5"},"blocks":[{"header":')
     with pytest.raises(NodeError, match="not complete JSON"):
         LocalNode(torn).start(port=free_port())
+
+
+def _number(value: int | str) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def test_snapshots_taken_while_transactions_stream_in_are_never_torn(tmp_path: Path) -> None:
+    """Found by the crash harness: Anvil reads a dump's accounts and blocks one after the other while it mines,
+    so a dump could hold a transaction's effects (an anchor in storage, the sender's nonce) without its block;
+    after a kill -9 the chain then had an anchor with no event, transaction or receipt, that the journal could
+    neither prove nor send again. Every snapshot must be of one moment: each sender's nonce equals the number
+    of its transactions in the snapshot, and its head is its last block. (Without the pause about 1 in 75
+    dumps was torn under this load.)"""
+    _, node, ledger = start_chain(tmp_path / "home")
+    info = node.info()
+    assert info is not None and info.keeper_pid
+    os.kill(info.keeper_pid, signal.SIGTERM)  # this test saves, not the keeper
+    assert wait_gone(info.keeper_pid, 30)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def stream() -> None:
+        try:
+            while not stop.is_set():
+                ledger.evidence.anchor(ledger.sender("provider"), os.urandom(32), HashAlgorithm.SHA256)
+        except BaseException as exc:
+            failures.append(exc)
+
+    streams = [threading.Thread(target=stream) for _ in range(4)]
+    for thread in streams:
+        thread.start()
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    torn = []
+    try:
+        rpc = Rpc(info.rpc_url)
+        for i in range(120):
+            save_state(rpc, snapshots)
+            state = json.loads(gzip.decompress((snapshots / STATE_NAME).read_bytes()))
+            sent: dict[str, int] = {}
+            for tx in state["transactions"]:
+                sent[tx["info"]["from"].lower()] = sent.get(tx["info"]["from"].lower(), 0) + 1
+            nonces = {a.lower(): _number(v["nonce"]) for a, v in state["accounts"].items()  # senders: no code
+                      if _number(v["nonce"]) and v.get("code") in (None, "", "0x")}
+            head = max(_number(b["header"]["number"]) for b in state["blocks"])
+            if nonces != sent or head != _number(state["best_block_number"]):
+                torn.append(f"dump {i}: nonces {nonces} vs transactions {sent}; head {head}")
+    finally:
+        stop.set()
+        for thread in streams:
+            thread.join()
+        assert not (snapshots / PAUSED_NAME).exists() and ledger.client.request("anvil_getAutomine")
+        node.stop()
+    assert not failures, failures
+    assert not torn, torn[:3]

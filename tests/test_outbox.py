@@ -136,6 +136,39 @@ def test_a_stuck_call_the_chain_now_refuses_is_failed_with_a_reason(ledger: Ledg
     assert status.failed == 1 and status.pending == 0 and "refuses" in status.failures[0]
 
 
+def test_a_transaction_mined_while_the_repair_pass_looks_is_recorded_mined_never_failed(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the crash harness: the API's request thread sends a stored registration while the keeper's
+    repair pass looks at it. The pass saw no receipt, then the account's nonce used — and took the nonce for
+    "used by another transaction": it re-signed, the chain refused the copy (the unit was registered — by this
+    very transaction), and the mined intent was marked failed. Here the request thread's send happens right
+    after the pass's first question to the node."""
+    today = [date(2024, 10, 8)]
+    workflow = ledger.workflow
+    workflow.clock = lambda: today[0]
+    app_id = registered_application(ledger, today)
+    intent = workflow.stage(workflow.get(app_id), "registrar")
+    client = ledger.outbox.client
+    first_look = client.batch
+    sent: list[bool] = []
+
+    def batch(calls: list[tuple[str, list[object]]]) -> list[object]:
+        answers = first_look(calls)
+        if not sent:
+            sent.append(True)
+            ledger.outbox.send([intent])  # mined at once (automine)
+        return answers
+
+    monkeypatch.setattr(client, "batch", batch)
+    ledger.outbox.resume()
+    monkeypatch.undo()
+    with Session(ledger.engine) as session:
+        row = session.get(ChainIntent, intent.id)
+        assert row is not None and row.state == "mined" and row.status == 1, row
+    assert not events(ledger, "failed") and not events(ledger, "resigned")
+    assert workflow.get(app_id).state == State.REGISTERED
+
+
 def test_a_chain_rollback_is_detected_and_re_anchored_from_the_journal(ledger: Ledger) -> None:
     """Issue #8 §4: the node loses blocks after it acknowledged anchors (kill -9 before Anvil saved its state;
     here evm_revert). The outbox notices (a recorded block hash is gone), re-sends the journaled transactions,
@@ -237,3 +270,53 @@ def test_batches_refuse_zero_and_duplicate_digests(ledger: Ledger) -> None:
         ledger.evidence.anchor_batch(ledger.sender("provider"), [(HashAlgorithm.SHA256, bytes(32))])
     # the same digest under another algorithm is another leaf
     ledger.evidence.anchor_batch(ledger.sender("provider"), [(HashAlgorithm.SM3, entries[2][1])])
+
+
+def test_a_retry_after_a_kill_gets_the_stored_anchor_never_409(ledger: Ledger) -> None:
+    """Found by the crash harness: the API stored a request's transaction (a single anchor, or a batch holding
+    the digest) and was killed before it answered. The client's retry with the same Idempotency-Key met its own
+    stored anchor and got 409 already_anchored — a refusal for what the first request will anchor. It gets the
+    first request's anchor instead, once the journal has sent it."""
+    from ledger.merkle import MerkleTree, pack_entries
+    from ledger.services.evidence import AnchorAsk, claim_key
+
+    sender = ledger.sender("provider")
+    single, leaf = os.urandom(32), os.urandom(32)
+    # what the killed API left: the keys claimed, the transactions stored, nothing answered
+    claim_key(ledger, "provider", "single-1", AnchorAsk(single, HashAlgorithm.SHA256, "single"))
+    claim_key(ledger, "provider", "batch-1", AnchorAsk(leaf, HashAlgorithm.SHA256, "batch"))
+    registry = ledger.contract("EvidenceRegistry")
+    ledger.outbox.stage(sender.account, [registry.request(sender, "anchor", single, int(HashAlgorithm.SHA256),
+                                                          1, bytes(32))], sender.fees())
+    sent = ledger.outbox.stage(sender.account, [registry.request(sender, "anchor", os.urandom(32),
+                                                                 int(HashAlgorithm.SHA256), 1, bytes(32))],
+                               sender.fees())
+    ledger.outbox.send(sent)  # a later one the node has: the stored single is a gap below it
+    packed = pack_entries([(HashAlgorithm.SHA256, leaf)])
+    ledger.evidence.stage_batch(sender, packed, MerkleTree.from_packed(packed))
+
+    served = Ledger(ledger.settings.model_copy(update={"keeper_interval": 0.2, "batch_interval": 0.2,
+                                                        "checkpoint_interval": 0, "duties_interval": 0}))
+    token = create_token(served.engine, served.accounts, "provider", "retry")
+    with TestClient(create_app(ledger=served)) as client:
+        for key, digest, mode in (("single-1", single, "single"), ("batch-1", leaf, "batch")):
+            retry = client.post("/evidence/anchors", json={"digest": digest.hex(), "mode": mode},
+                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+            assert retry.status_code == 201, retry.text
+            assert retry.json()["mode"] == mode and (mode == "single" or retry.json()["batch"]["root"])
+        # the first request's single anchor sits in the node's pool (re-sent after a rollback): Anvil estimates
+        # gas on the pending state, so the retry is refused while the chain's head does not hold it yet
+        pooled = os.urandom(32)
+        claim_key(served, "provider", "single-2", AnchorAsk(pooled, HashAlgorithm.SHA256, "single"))
+        served.client.request("evm_setAutomine", [False])
+        try:
+            served.outbox.send(served.outbox.stage(sender.account, [registry.request(
+                sender, "anchor", pooled, int(HashAlgorithm.SHA256), 1, bytes(32))], sender.fees()))
+            threading.Timer(1.0, served.client.request, ["evm_mine"]).start()  # mined while the retry waits
+            retry = client.post("/evidence/anchors", json={"digest": pooled.hex(), "mode": "single"},
+                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "single-2"})
+        finally:
+            served.client.request("evm_setAutomine", [True])
+        assert retry.status_code == 201, retry.text
+    assert served.evidence.verify(single, HashAlgorithm.SHA256).anchored
+    assert len(served.evidence.verify(leaf, HashAlgorithm.SHA256).anchors) == 1

@@ -20,10 +20,10 @@ from api.schemas import (
     VerificationPublic,
 )
 from ledger.context import Ledger
-from ledger.errors import TransactionPendingError
+from ledger.errors import AlreadyAnchoredError, TransactionPendingError
 from ledger.evidence import AnchorReceipt, Batcher, EvidenceKind, Ticket
 from ledger.hashing import HashAlgorithm, new_hasher, parse_digest, to_hex
-from ledger.services.evidence import AnchorAsk, claim_key, existing_anchor
+from ledger.services.evidence import AnchorAsk, claim_key, existing_anchor, stored_anchor
 from ledger.services.proofs import verify_evidence
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
@@ -56,18 +56,29 @@ async def _await_ticket(ledger: Ledger, ticket: Ticket) -> AnchorReceipt:
 async def _anchor(ledger: Ledger, batcher: Batcher, account: str, digest: bytes, algorithm: HashAlgorithm,
                   kind: EvidenceKind, mode: str, key: str | None) -> dict[str, Any]:
     ask = AnchorAsk(digest, algorithm, mode)
-    if await run_in_threadpool(claim_key, ledger, account, key, ask):  # a retry: the first request's anchor
+    retry = await run_in_threadpool(claim_key, ledger, account, key, ask)
+    if retry:  # the first request's anchor
         ticket = batcher.ticket_for(digest, algorithm) if mode == "batch" else None
         if ticket is not None:
             return (await _await_ticket(ledger, ticket)).as_dict()
         found = await run_in_threadpool(existing_anchor, ledger, ask)
         if found is not None:
             return found.as_dict()
-    if mode == "single":
-        receipt = await run_in_threadpool(ledger.evidence.anchor, ledger.sender(account), digest, algorithm, kind)
-    else:
-        ticket = await run_in_threadpool(batcher.submit, digest, algorithm)
-        receipt = await _await_ticket(ledger, ticket)
+    try:
+        if mode == "single":
+            receipt = await run_in_threadpool(ledger.evidence.anchor, ledger.sender(account), digest, algorithm,
+                                              kind)
+        else:
+            ticket = await run_in_threadpool(batcher.submit, digest, algorithm)
+            receipt = await _await_ticket(ledger, ticket)
+    except AlreadyAnchoredError:
+        if not retry:
+            raise
+        # the first request stored it and was killed before answering: its anchor, once the journal sent it
+        stored = await run_in_threadpool(stored_anchor, ledger, ask, ledger.settings.anchor_wait)
+        if stored is None:
+            raise
+        receipt = stored
     return receipt.as_dict()
 
 

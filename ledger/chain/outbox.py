@@ -281,11 +281,13 @@ class Outbox:
         """Marks an intent failed (with the reason); if its nonce was never used, a zero-value transfer to self
         takes it so that the account's later transactions are not stuck behind a gap."""
         with session_scope(self.engine) as db:
-            row = db.get(ChainIntent, intent.id)
-            if row is None or row.state != "pending":
+            claimed = db.execute(  # one statement: an intent another process records mined meanwhile stays so
+                update(ChainIntent).where(col(ChainIntent.id) == intent.id, col(ChainIntent.state) == "pending")
+                .values(state="failed", error=reason, updated_at=utcnow()))
+            if cast(CursorResult[Any], claimed).rowcount == 0:
                 return
-            row.state, row.error, row.updated_at = "failed", reason, utcnow()
-            db.add(row)
+            row = db.get(ChainIntent, intent.id)
+            assert row is not None
             db.add(ChainIntentEvent(intent_id=row.id, action="failed", detail=reason))  # type: ignore[arg-type]
             self._complete(db, Outcome(row, error=reason))
         log.warning("transaction %s (%s, nonce %s) failed: %s", intent.tx_hash, intent.purpose, intent.nonce, reason)
@@ -315,14 +317,16 @@ class Outbox:
             intents = self.pending()
             if not intents:
                 return 0
+            # The nonces used first, the receipts second: a transaction another thread or process sends in
+            # between is then seen mined, never taken for one whose nonce "another transaction" used.
+            senders = sorted({i.sender for i in intents})
+            used = dict(zip(senders, self.client.batch(
+                [("eth_getTransactionCount", [s, "latest"]) for s in senders]), strict=True))
             answers = self.client.batch([("eth_getTransactionReceipt", [i.tx_hash]) for i in intents])
             mined = [a for a in answers if isinstance(a, dict)]
             if mined:
                 self._record_mined(mined)
             rest = [i for i, a in zip(intents, answers, strict=True) if not isinstance(a, dict)]
-            senders = sorted({i.sender for i in rest})
-            used = dict(zip(senders, self.client.batch(
-                [("eth_getTransactionCount", [s, "latest"]) for s in senders]), strict=True))
             finished = len(mined)
             for intent in rest:
                 answer = used[intent.sender]

@@ -181,8 +181,7 @@ def save_state(rpc: Rpc, chain_dir: Path) -> StateMeta:
     if known is not None and genesis["hash"] != known.genesis_hash:
         raise NodeError(f"not saving: the node at {rpc.url} has genesis {genesis['hash']}, the snapshot in "
                         f"{chain_dir} is of the chain with genesis {known.genesis_hash}")
-    head = rpc.block("latest")  # read before the dump: the dump holds this block at least
-    raw: str = rpc("anvil_dumpState")
+    raw, head = consistent_dump(rpc, chain_dir)
     data = bytes.fromhex(raw.removeprefix("0x"))
     if data[:2] != b"\x1f\x8b":
         raise NodeError(f"the node at {rpc.url} answered anvil_dumpState with something that is not gzip")
@@ -194,6 +193,55 @@ def save_state(rpc: Rpc, chain_dir: Path) -> StateMeta:
     )
     meta.write(chain_dir)
     return meta
+
+
+PAUSED_NAME = "mining-paused"
+"""Present while a save holds automatic mining off; whoever finds it with no save running switches it back on."""
+DUMP_ATTEMPTS = 5
+SETTLE_SECONDS = 0.02
+
+
+def resume_mining(rpc: Rpc, chain_dir: Path) -> None:
+    """Switches automatic mining back on if a save that paused it was killed before it could (its marker)."""
+    marker = chain_dir / PAUSED_NAME
+    if marker.exists():
+        rpc("evm_setAutomine", True)
+        marker.unlink(missing_ok=True)
+        log.warning("automatic mining was left paused by an interrupted save: switched back on")
+
+
+def consistent_dump(rpc: Rpc, chain_dir: Path) -> tuple[str, dict[str, Any]]:
+    """``anvil_dumpState`` of one moment, and the head block it holds.
+
+    Anvil reads the accounts and the blocks of a dump one after the other while it goes on mining, so a dump
+    taken while a block is mined can hold that block's state but not the block (or the reverse): loaded after
+    a kill -9, the chain then has storage no block explains — an anchor whose event, transaction and receipt
+    do not exist, and a sender nonce that no transaction used (found by the crash harness). So automatic
+    mining is paused for the dump (transactions sent meanwhile wait in the pool and are mined when it resumes),
+    the head must be the same before and after it, and a dump that raced a block is taken again."""
+    automine = bool(rpc("anvil_getAutomine"))
+    marker = chain_dir / PAUSED_NAME
+    if automine:
+        write_private(marker, b"")
+        rpc("evm_setAutomine", False)
+    try:
+        for _ in range(DUMP_ATTEMPTS):
+            head = rpc.block("latest")
+            while True:  # a block being mined when mining was paused: let it land
+                time.sleep(SETTLE_SECONDS)
+                again = rpc.block("latest")
+                if again["hash"] == head["hash"]:
+                    break
+                head = again
+            raw: str = rpc("anvil_dumpState")
+            if rpc.block("latest")["hash"] == head["hash"]:
+                return raw, head
+        raise NodeError(f"the node at {rpc.url} mined a block during each of {DUMP_ATTEMPTS} dumps: not saving "
+                        "a snapshot that may be torn")
+    finally:
+        if automine:
+            rpc("evm_setAutomine", True)  # what arrived meanwhile is mined now
+            marker.unlink(missing_ok=True)
 
 
 # --- preparing a start -------------------------------------------------------------------------
@@ -244,6 +292,7 @@ def prepare_load(chain_dir: Path, now: float | None = None) -> LoadPlan:
     for stale in chain_dir.glob(".*.tmp"):  # a writer killed before its rename
         stale.unlink(missing_ok=True)
     (chain_dir / LOAD_NAME).unlink(missing_ok=True)
+    (chain_dir / PAUSED_NAME).unlink(missing_ok=True)  # of a node that is gone: the new one sets its mining
     state_path, legacy = chain_dir / STATE_NAME, chain_dir / LEGACY_NAME
     meta = StateMeta.read(chain_dir)
     load_file = chain_dir / LOAD_NAME
@@ -290,6 +339,8 @@ class Keeper:
     def run(self) -> None:
         meta = StateMeta.read(self.chain_dir)
         saved_hash = meta.block_hash if meta else None
+        with contextlib.suppress(NodeError):  # a keeper killed while its save held mining paused
+            resume_mining(self.rpc, self.chain_dir)
         next_save = 0.0
         while not self.stopping and alive(self.node_pid):
             try:
