@@ -13,13 +13,18 @@ import asyncio
 import logging
 
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import status_of
+from api.templating import render
 from ledger.health import ChainWatch, error_of
 
 log = logging.getLogger("ledger.api")
+
+#: Seconds a client is asked to wait before it tries again while the chain is not ok.
+RETRY_AFTER = "5"
 
 #: Paths served whatever the chain's state: they do not read it (or, /health, report on it).
 UNGUARDED = frozenset({"/health", "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -40,8 +45,17 @@ class ChainGuard:
                 status = await run_in_threadpool(self.watch.current)
             if not status.ok:
                 error = error_of(status)
-                response = JSONResponse(status_code=status_of(error), content={
-                    "error": {"code": error.code, "message": error.user_message, "chain": status.status}})
+                request = Request(scope)
+                response: Response
+                if "text/html" in request.headers.get("accept", ""):  # a browser: the pages' error page
+                    response = render(request, "error.html", status_code=status_of(error),
+                                      message=error.user_message, heading_zh="区块链暂不可用，请稍后再试",
+                                      heading_en="The chain is not available: try again shortly",
+                                      back=request.url.path)
+                else:
+                    response = JSONResponse(status_code=status_of(error), content={
+                        "error": {"code": error.code, "message": error.user_message, "chain": status.status}})
+                response.headers["Retry-After"] = RETRY_AFTER
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

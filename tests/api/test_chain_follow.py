@@ -91,6 +91,10 @@ def test_api_follows_the_node_to_another_port_and_reports_degraded_meanwhile(
     assert down.json()["status"] == "degraded" and down.json()["code"] == "chain_unavailable"
     refused = client.get(f"/evidence/verify/{digest}")
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "chain_unavailable"
+    assert refused.headers["retry-after"] == "5"
+    page = client.get("/search?q=x", headers={"Accept": "text/html,application/xhtml+xml"})  # a browser
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "区块链暂不可用" in page.text and 'lang="zh-CN"' in page.text
 
     moved = node.start(port=free_port())  # `ledger chain up` on another port
     assert moved.rpc_url != first_url
