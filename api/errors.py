@@ -17,6 +17,7 @@ from ledger.errors import (
     NodeError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     RecognitionRefused,
     RequestTimeoutError,
     TimeStampError,
@@ -45,6 +46,7 @@ STATUS: dict[type[LedgerError], int] = {
     AlreadyAnchoredError: 409,
     NotFoundError: 404,
     PayloadTooLargeError: 413,
+    RateLimitedError: 429,
     RequestTimeoutError: 408,
     FilingRefused: 409,
     RecognitionRefused: 422,  # an untrusted, altered or not-valid recognition package (TJIFA §6.4.1.4)

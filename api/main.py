@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import ratelimit
 from api.chain_guard import ChainGuard, watch_chain
 from api.errors import status_of
 from api.limits import BodyLimitMiddleware, upload_routes
@@ -48,6 +49,7 @@ from ledger.errors import (
     ConsentRequiredError,
     ContractRevertError,
     LedgerError,
+    RateLimitedError,
     TransactionPendingError,
 )
 from ledger.evidence import Batcher
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.watch = watch
     app.add_middleware(ChainGuard, watch=watch)
     app.state.batchers = {}
+    ratelimit.install(app.state, ledger.settings.public_objections_per_hour, ledger.settings.public_uploads_per_minute)
     app.state.batchers_lock = threading.Lock()
 
     @app.exception_handler(LedgerError)
@@ -163,6 +166,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             if not status.ok:
                 error = error_of(status)
                 return _error(status_of(error), error.code, error.user_message, chain=status.status)
+        if isinstance(exc, RateLimitedError):
+            response = _error(status_of(exc), exc.code, exc.user_message)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         if isinstance(exc, TransactionPendingError):
             response = _error(status_of(exc), exc.code, exc.user_message, tx_hashes=exc.tx_hashes)
             response.headers["Retry-After"] = str(exc.retry_after)

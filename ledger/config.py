@@ -54,6 +54,12 @@ class Settings(BaseModel):
                                   "that hash a file as it streams); a larger one is answered 413.")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (no bytes "
                                 "arriving) before the server answers 408 and closes the connection.")
+    public_objections_per_hour: int = Field(default=20, ge=0, description="Objections one client address may "
+                                            "file through the public notice page per hour (each anchors its "
+                                            "evidence on the registry's account; 0 = no limit).")
+    public_uploads_per_minute: int = Field(default=120, ge=0, description="Files one client address may have "
+                                           "hashed by the server per minute (the no-script verify fallback; 0 = "
+                                           "no limit).")
     chain_check_interval: float = Field(default=5.0, gt=0, description="Seconds between the API's checks that "
                                         "its chain answers and is the deployed one (ledger.health).")
     tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority the time service "
@@ -93,6 +99,8 @@ class Settings(BaseModel):
             ("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES"),
             ("body_timeout", "LEDGER_BODY_TIMEOUT"),
             ("chain_check_interval", "LEDGER_CHAIN_CHECK_INTERVAL"),
+            ("public_objections_per_hour", "LEDGER_PUBLIC_OBJECTIONS_PER_HOUR"),
+            ("public_uploads_per_minute", "LEDGER_PUBLIC_UPLOADS_PER_MINUTE"),
             ("tsa_url", "LEDGER_TSA_URL"),
             ("peers_dir", "LEDGER_PEERS_DIR"),
             ("recognition_max_age", "LEDGER_RECOGNITION_MAX_AGE"),

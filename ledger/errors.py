@@ -150,6 +150,17 @@ class PayloadTooLargeError(LedgerError):
     code = "payload_too_large"
 
 
+class RateLimitedError(LedgerError):
+    """Too many requests of one kind from one client address: the public's writes and uploads are rationed so that
+    nobody can fill the chain or the disk on the registry's account."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RequestTimeoutError(LedgerError):
     """A request body stopped arriving: nothing came for longer than the body timeout."""
 

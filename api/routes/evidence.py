@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import BatcherDep, LedgerDep, ProviderDep
 from api.limits import streamed_upload
+from api.ratelimit import client_of, ration
 from api.schemas import (
     Algorithm,
     AnchorCreate,
@@ -133,11 +134,14 @@ async def verify_digest(digest: str, ledger: LedgerDep, hash_algorithm: Algorith
 @router.post("/verify", response_model=VerificationPublic, responses=ERRORS)
 @streamed_upload
 async def verify_file(
+    request: Request,
     ledger: LedgerDep,
     file: Annotated[UploadFile, File(description="The file to check; it is hashed and discarded.")],
     hash_algorithm: Annotated[Algorithm, Form()] = "sha256",
 ) -> dict[str, Any]:
-    """Upload a file to check whether its digest is anchored. Public."""
+    """Upload a file to check whether its digest is anchored. Public; rationed per client address
+    (``LEDGER_PUBLIC_UPLOADS_PER_MINUTE``): hash it yourself and ask ``GET /evidence/verify/{digest}`` instead."""
+    ration(request, "uploads").take(client_of(request))
     alg = HashAlgorithm.parse(hash_algorithm)
     digest = await digest_upload(file, alg)
     return await run_in_threadpool(_verification, ledger, digest, alg)

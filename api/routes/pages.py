@@ -23,9 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import LedgerDep
 from api.errors import status_of
 from api.limits import streamed_upload
+from api.ratelimit import client_of, ration
 from api.routes.evidence import digest_upload
 from api.templating import render
-from ledger.errors import LedgerError, LedgerValueError
+from ledger.errors import LedgerError, LedgerValueError, RateLimitedError
 from ledger.hashing import HashAlgorithm, canonical_json, parse_digest, to_hex
 from ledger.services import lookup, notices, search
 from ledger.services.documents import certificate_bundle, certificate_pdf
@@ -36,7 +37,10 @@ PAGE_SIZE = 20
 
 
 def _error(request: Request, exc: LedgerError, back: str = "/") -> HTMLResponse:
-    return render(request, "error.html", status_code=status_of(exc), message=exc.user_message, back=back)
+    response = render(request, "error.html", status_code=status_of(exc), message=exc.user_message, back=back)
+    if isinstance(exc, RateLimitedError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -85,6 +89,7 @@ async def verify_page(
     try:
         algorithm = HashAlgorithm.parse(hash_algorithm)
         if file is not None and file.filename:
+            ration(request, "uploads").take(client_of(request))
             value = await digest_upload(file, algorithm)
         else:
             value = parse_digest(digest or "")
@@ -176,6 +181,7 @@ async def objection_page(
     """Files an objection with its evidence; answers with the receipt (digest and anchoring transaction)."""
     back = f"/notices/{application_id}"
     try:
+        ration(request, "objections").take(client_of(request))
         if evidence is None or not evidence.filename:
             raise LedgerValueError("the objection needs an evidence file")
         receipt = await _call(notices.file_objection, ledger, application_id, objector_name=objector_name,
