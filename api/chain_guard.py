@@ -51,7 +51,7 @@ class ChainGuard:
                     response = render(request, "error.html", status_code=status_of(error),
                                       message=error.user_message, heading_zh="区块链暂不可用，请稍后再试",
                                       heading_en="The chain is not available: try again shortly",
-                                      back=request.url.path)
+                                      back=request.url.path if not request.url.path.startswith("//") else "/")
                 else:
                     response = JSONResponse(status_code=status_of(error), content={
                         "error": {"code": error.code, "message": error.user_message, "chain": status.status}})

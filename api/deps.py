@@ -64,8 +64,8 @@ async def get_account(
         body = await request.body()
         return await run_in_threadpool(signed_account, ledger, x_ledger_address, x_ledger_timestamp,
                                        x_ledger_signature, request.method, path, body)
-    if request.method == "GET":
-        return session.account_of(ledger.settings.home, request.cookies.get(session.COOKIE))
+    if request.method == "GET" and session.COOKIE in request.cookies:
+        return await run_in_threadpool(session.session_account, ledger, request.cookies[session.COOKIE])
     return None
 
 

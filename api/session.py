@@ -13,9 +13,17 @@ import hashlib
 import hmac
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from fastapi import Request
+from sqlmodel import Session
+
+from ledger.context import Ledger
+from ledger.errors import LedgerError
 from ledger.files import write_private
+from ledger.models import ApiToken
+from ledger.services.access import Viewer, viewer_of
 
 COOKIE = "ledger_session"
 #: How long a session lasts (seconds).
@@ -34,22 +42,27 @@ def _mac(key: bytes, text: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def issue(home: Path, account: str, now: float | None = None) -> str:
-    """A session cookie's value for ``account``."""
+def issue(home: Path, account: str, now: float | None = None, token_id: int | None = None) -> str:
+    """A session cookie's value for ``account``, signed in with API token ``token_id`` (the session ends when the
+    token is revoked) or, None, with the account's own key."""
     expires = int((now or time.time()) + SESSION_SECONDS)
-    text = f"{account.encode().hex()}.{expires}"
+    text = f"{account.encode().hex()}.{expires}.{'t' + str(token_id) if token_id is not None else 'k'}"
     return f"{text}.{_mac(_key(home), text)}"
 
 
-def account_of(home: Path, cookie: str | None, now: float | None = None) -> str | None:
-    """The account a session cookie stands for, or None if it is missing, forged or expired."""
-    if not cookie or cookie.count(".") != 2:
+def account_of(home: Path, cookie: str | None, now: float | None = None,
+               token_alive: Callable[[int], bool] | None = None) -> str | None:
+    """The account a session cookie stands for, or None if it is missing, forged, expired — or, with
+    ``token_alive``, made from an API token since revoked."""
+    if not cookie or cookie.count(".") != 3:
         return None
-    name_hex, expires, mac = cookie.split(".")
-    if not hmac.compare_digest(mac, _mac(_key(home), f"{name_hex}.{expires}")):
+    name_hex, expires, origin, mac = cookie.split(".")
+    if not hmac.compare_digest(mac, _mac(_key(home), f"{name_hex}.{expires}.{origin}")):
         return None
     try:
         if int(expires) < (now or time.time()):
+            return None
+        if origin.startswith("t") and token_alive is not None and not token_alive(int(origin[1:])):
             return None
         return bytes.fromhex(name_hex).decode()
     except ValueError:
@@ -63,3 +76,41 @@ def csrf_token(home: Path, cookie: str) -> str:
 
 def csrf_ok(home: Path, cookie: str | None, token: str | None) -> bool:
     return bool(cookie and token and hmac.compare_digest(csrf_token(home, cookie), token))
+
+
+def token_alive(ledger: Ledger) -> Callable[[int], bool]:
+    """Whether API token ``id`` still stands (not revoked): a session made from it ends with it."""
+    def alive(token_id: int) -> bool:
+        with Session(ledger.engine) as db:
+            row = db.get(ApiToken, token_id)
+            return row is not None and row.revoked_at is None
+    return alive
+
+
+def session_account(ledger: Ledger, cookie: str | None) -> str | None:
+    """The account of a session cookie that still stands (its token, if it came from one, not revoked)."""
+    return account_of(ledger.settings.home, cookie, token_alive=token_alive(ledger))
+
+
+def signed_in(request: Request, ledger: Ledger) -> tuple[Viewer, str] | None:
+    """The viewer of the request's session and its CSRF token; None when not signed in."""
+    cookie = request.cookies.get(COOKIE)
+    account = session_account(ledger, cookie)
+    if account is None or cookie is None:
+        return None
+    try:
+        return viewer_of(ledger, account), csrf_token(ledger.settings.home, cookie)
+    except LedgerError:  # an account no longer in the accounts file
+        return None
+
+
+def login_url(back: str) -> str:
+    """The sign-in page, returning to ``back`` (a path of this site only) afterwards."""
+    from urllib.parse import quote
+
+    return f"{LOGIN_PATH}?next={quote(back)}" if safe_next(back) else LOGIN_PATH
+
+
+def safe_next(path: str | None) -> bool:
+    """Whether ``path`` is a path of this site (never another site's URL, not even protocol-relative)."""
+    return bool(path) and str(path).startswith("/") and not str(path).startswith("//") and "\\" not in str(path)

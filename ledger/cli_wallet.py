@@ -117,7 +117,8 @@ def sign(
     import requests
 
     base = api.rstrip("/")
-    reply = requests.get(f"{base}/applications/{application}/consents", timeout=30)
+    path = f"/applications/{application}/consents"
+    reply = requests.get(base + path, headers=_signed_headers(key, "GET", path), timeout=30)  # as the party
     if reply.status_code != 200:
         raise ConfigurationError(f"the registry answered {reply.status_code}: {reply.text[:300]}")
     mine = [c for c in reply.json() if c["signer"].lower() == key.address.lower() and not c["signed"]]
@@ -132,6 +133,21 @@ def sign(
         console.print(f"consent {consent['id']} signed by {key.address} and posted", highlight=False)
 
 
+def _signed_headers(key: Any, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+    """The headers of a request signed with the party's own key (ledger.services.access.request_text)."""
+    import time
+
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from ledger.services.access import request_text
+
+    timestamp = int(time.time())
+    text = request_text(method, path, timestamp, body)
+    signature = "0x" + bytes(Account.sign_message(encode_defunct(text=text), key.key).signature).hex()
+    return {"X-Ledger-Address": key.address, "X-Ledger-Timestamp": str(timestamp), "X-Ledger-Signature": signature}
+
+
 @wallet_app.command("sign-request")
 def sign_request(
     keystore: Path,
@@ -143,19 +159,9 @@ def sign_request(
     """Sign one API request with your own key instead of a token (valid 5 minutes): prints the X-Ledger-Address,
     X-Ledger-Timestamp and X-Ledger-Signature headers — also what the sign-in page's form asks for
     (``POST /account/login``)."""
-    import time
-
-    from eth_account import Account
-    from eth_account.messages import encode_defunct
-
-    from ledger.services.access import request_text
-
     key = _key(keystore, passphrase_file)
-    timestamp = int(time.time())
-    text = request_text(method, path, timestamp, body.read_bytes() if body is not None else b"")
-    signature = "0x" + bytes(Account.sign_message(encode_defunct(text=text), key.key).signature).hex()
-    console.print(f"X-Ledger-Address: {key.address}\nX-Ledger-Timestamp: {timestamp}\nX-Ledger-Signature: {signature}",
-                  highlight=False)
+    headers = _signed_headers(key, method, path, body.read_bytes() if body is not None else b"")
+    console.print("\n".join(f"{name}: {value}" for name, value in headers.items()), highlight=False)
 
 
 @accounts_app.command("add-party")

@@ -24,7 +24,7 @@ from api.templating import render
 from ledger.context import Ledger
 from ledger.errors import LedgerError, UnauthorizedError
 from ledger.services import applications, documents, holdings
-from ledger.services.access import Viewer, request_text, signed_account, viewer_of
+from ledger.services.access import Viewer, request_text, signed_account
 from ledger.services.schemas import ConsentSignature
 from ledger.tokens import resolve_token
 
@@ -32,15 +32,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def _signed_in(request: Request, ledger: Ledger) -> tuple[Viewer, str] | None:
-    """The viewer of the request's session, and its CSRF token; None when not signed in."""
-    cookie = request.cookies.get(session.COOKIE)
-    account = session.account_of(ledger.settings.home, cookie)
-    if account is None or cookie is None:
-        return None
-    try:
-        return viewer_of(ledger, account), session.csrf_token(ledger.settings.home, cookie)
-    except LedgerError:
-        return None
+    return session.signed_in(request, ledger)
 
 
 def _to_login() -> RedirectResponse:
@@ -52,11 +44,12 @@ def _error(request: Request, exc: LedgerError, back: str) -> HTMLResponse:
 
 
 @router.get(session.LOGIN_PATH, response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
+def login_page(request: Request, next: str = "/account") -> HTMLResponse:
     """Sign in with an API token, or with a login request signed by one's own key (browser wallet or
-    ``ledger wallet sign-request``)."""
+    ``ledger wallet sign-request``); ``next``: where to go afterwards (a path of this site)."""
     now = int(time.time())
-    return render(request, "login.html", timestamp=now, text=request_text("POST", session.LOGIN_PATH, now, b""))
+    return render(request, "login.html", timestamp=now, text=request_text("POST", session.LOGIN_PATH, now, b""),
+                  next=next if session.safe_next(next) else "/account")
 
 
 @router.post(session.LOGIN_PATH, response_model=None)
@@ -66,11 +59,14 @@ async def login(
     address: Annotated[str, Form()] = "",
     timestamp: Annotated[str, Form()] = "",
     signature: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
 ) -> Response:
     """Checks the token or the signed login request, then keeps the account in a session cookie."""
     try:
+        token_id: int | None = None
         if token.strip():
-            account = (await run_in_threadpool(resolve_token, ledger.engine, token.strip())).account
+            found = await run_in_threadpool(resolve_token, ledger.engine, token.strip())
+            account, token_id = found.account, found.id
         elif signature.strip():
             account = await run_in_threadpool(signed_account, ledger, address.strip(), timestamp.strip(),
                                               signature.strip(), "POST", session.LOGIN_PATH, b"")
@@ -78,9 +74,10 @@ async def login(
             raise UnauthorizedError("give your API token, or your address with a signed login request")
     except LedgerError as exc:
         return _error(request, exc, back=session.LOGIN_PATH)
-    reply = RedirectResponse("/account", status_code=303)
-    reply.set_cookie(session.COOKIE, session.issue(ledger.settings.home, account), max_age=session.SESSION_SECONDS,
-                     httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+    reply = RedirectResponse(next if session.safe_next(next) else "/account", status_code=303)
+    reply.set_cookie(session.COOKIE, session.issue(ledger.settings.home, account, token_id=token_id),
+                     max_age=session.SESSION_SECONDS, httponly=True, samesite="strict", path="/",
+                     secure=request.url.scheme == "https" or ledger.settings.public_url.startswith("https:"))
     return reply
 
 

@@ -116,10 +116,11 @@ async def resolve_notice_objection(application_id: str, body: NoticeObjectionRes
 
 
 @router.get("/{application_id}/consents", response_model=list[ConsentRequestPublic], responses=ERRORS)
-async def list_consents(application_id: str, ledger: LedgerDep) -> list[ConsentRequestPublic]:
+async def list_consents(application_id: str, ledger: LedgerDep, viewer: ViewerDep) -> list[ConsentRequestPublic]:
     """The consents this application waits for from parties who sign in their own wallets: the EIP-712 typed
-    data to sign (eth_signTypedData_v4, or `ledger wallet sign`). Public: a consent names only accounts."""
-    return await run_in_threadpool(service.consents, ledger, application_id)
+    data to sign (eth_signTypedData_v4, or `ledger wallet sign`). For its parties (a request signed with the
+    party's key: X-Ledger-Address, -Timestamp, -Signature), the registry and a court with its document."""
+    return await run_in_threadpool(lambda: service.consents(ledger, application_id, viewer=viewer))
 
 
 @router.post("/{application_id}/consents/{consent_id}", response_model=ConsentRequestPublic, responses=ERRORS)

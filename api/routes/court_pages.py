@@ -51,13 +51,13 @@ async def court_package(
     """Makes the package for the signed-in court account; answers with the download and the access-log entry.
     The legal document file, when given, is hashed here and discarded (only its SHA-256 is recorded)."""
     try:
+        account = resolve_token(ledger.engine, token.strip() or None).account  # before any work on the upload
         if legal_document is not None and legal_document.filename:
             document = to_hex(await digest_upload(legal_document, HashAlgorithm.SHA256))
         elif legal_document_sha256.strip():
             document = to_hex(parse_digest(legal_document_sha256.strip()))
         else:
             raise LedgerValueError("give the legal document the request rests on: its file or its SHA-256")
-        account = resolve_token(ledger.engine, token.strip() or None).account
         viewer = viewer_of(ledger, account, document, legal_reference)
         address = request.client.host if request.client else None
         made = await run_in_threadpool(lambda: dispute_package(ledger, number, viewer=viewer,

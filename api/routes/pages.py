@@ -20,16 +20,19 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api import session
 from api.deps import LedgerDep
 from api.errors import status_of
 from api.limits import streamed_upload
 from api.ratelimit import client_of, ration
 from api.routes.evidence import digest_upload
 from api.templating import render
-from ledger.errors import LedgerError, LedgerValueError, RateLimitedError
+from ledger.context import Ledger
+from ledger.errors import LedgerError, LedgerValueError, RateLimitedError, UnauthorizedError
 from ledger.hashing import HashAlgorithm, canonical_json, parse_digest, to_hex
 from ledger.services import lookup, notices, search
-from ledger.services.documents import certificate_bundle, certificate_pdf
+from ledger.services.access import Viewer
+from ledger.services.documents import certificate_bundle, may_print, registration_document
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 T = TypeVar("T")
@@ -69,7 +72,8 @@ async def verify_digest_page(request: Request, digest: str, ledger: LedgerDep,
         evidence = await _call(lookup.evidence_lookup, ledger, value, algorithm)
         if number is not None:
             record = await _call(lookup.certificate_record, ledger, number, to_hex(value))
-            return render(request, "certificate.html", record=record, lookup=evidence, digest_hex=to_hex(value))
+            return render(request, "certificate.html", record=record, lookup=evidence, digest_hex=to_hex(value),
+                          **_downloads(request, ledger))
     except LedgerError as exc:
         return _error(request, exc)
     # an anchored certificate the index has no version of is not confirmed, whatever its status reads
@@ -116,37 +120,68 @@ async def search_page(request: Request, ledger: LedgerDep, q: str = "",
 
 @router.get("/certificate/{number}", response_class=HTMLResponse)
 async def certificate_page(request: Request, number: str, ledger: LedgerDep) -> HTMLResponse:
-    """A registration unit's current certificate: status now, versions, rights page, history, downloads."""
+    """A registration unit's current certificate: status now, versions, rights page, history, downloads (for a
+    signed-in user with standing)."""
     try:
         record = await _call(lookup.certificate_record, ledger, number)
     except LedgerError as exc:
         return _error(request, exc, back="/search")
-    return render(request, "certificate.html", record=record, lookup=None)
+    return render(request, "certificate.html", record=record, lookup=None, **_downloads(request, ledger))
+
+
+def _downloads(request: Request, ledger: Ledger) -> dict[str, Any]:
+    """What the certificate page's download forms need: the session's CSRF token, or where to sign in."""
+    signed = session.signed_in(request, ledger)
+    return {"csrf": signed[1] if signed else None, "login_url": session.login_url(request.url.path)}
 
 
 def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def _download_viewer(request: Request, ledger: Ledger, number: str, csrf: str) -> Viewer | Response:
+    """The signed-in viewer a download is for (its standing is the service's to check), or where to go instead.
+    The court bundle proves the unit's whole registry state — right holders, pledgees and licensees, contract
+    hashes — which REGISTRATION_RULES §6.2 keeps from the public: its download is for whom may read them."""
+    back = f"/certificate/{number}"
+    signed = session.signed_in(request, ledger)
+    if signed is None:
+        return RedirectResponse(session.login_url(back), status_code=303)
+    if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
+        return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"), back)
+    return signed[0]
+
+
 @router.post("/certificate/{number}/bundle")
-async def certificate_bundle_download(request: Request, number: str, ledger: LedgerDep) -> Response:
+async def certificate_bundle_download(request: Request, number: str, ledger: LedgerDep,
+                                      csrf: Annotated[str, Form()] = "") -> Response:
     """The court bundle of the unit's current certificate with its registry state (what ``ledger proof export
-    NUMBER --state`` writes): it verifies offline against the platform's trust list."""
+    NUMBER --state`` writes): it verifies offline against the platform's trust list. Signed-in users with
+    standing only (the holder, the registry, an exchange, a bank, a court with its document; logged)."""
+    viewer = _download_viewer(request, ledger, number, csrf)
+    if isinstance(viewer, Response):
+        return viewer
     try:
-        _, bundle = await _call(certificate_bundle, ledger, number, ledger.settings.public_url, "web")
+        await _call(may_print, ledger, viewer, number, "certificate")
+        _, bundle = await _call(certificate_bundle, ledger, number, ledger.settings.public_url, viewer.account or "")
     except LedgerError as exc:
         return _error(request, exc, back=f"/certificate/{number}")
     return _attachment(canonical_json(bundle), "application/json", f"{number.strip().upper()}.state.json")
 
 
 @router.post("/certificate/{number}/pdf")
-async def certificate_pdf_download(request: Request, number: str, ledger: LedgerDep) -> Response:
-    """The unit's current certificate as a PDF carrying its document and court bundle."""
+async def certificate_pdf_download(request: Request, number: str, ledger: LedgerDep,
+                                   csrf: Annotated[str, Form()] = "") -> Response:
+    """The unit's current certificate as a PDF carrying its document and court bundle (as the bundle: for
+    signed-in users with standing)."""
+    viewer = _download_viewer(request, ledger, number, csrf)
+    if isinstance(viewer, Response):
+        return viewer
     try:
-        pdf = await _call(certificate_pdf, ledger, number, ledger.settings.public_url, "web")
+        made = await _call(lambda: registration_document(ledger, number, "certificate", viewer=viewer))
     except LedgerError as exc:
         return _error(request, exc, back=f"/certificate/{number}")
-    return _attachment(pdf, "application/pdf", f"{number.strip().upper()}.pdf")
+    return _attachment(made.body, "application/pdf", made.filename)
 
 
 @router.get("/notices", response_class=HTMLResponse)

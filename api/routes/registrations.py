@@ -2,7 +2,7 @@
 the chain holds it — status, rights holders, certificate versions, objections, rights-page entries, history —
 served from the index (ledger.services.registrations); the public sees publishable information only.
 
-Its documents as PDFs that verify offline (``ledger.services.documents``): the certificate for anyone, the rights
+Its documents as PDFs that verify offline (``ledger.services.documents``): the certificate, the rights
 page, the evidence report and the cancellation proof for the holder (TJIFA §6.3.4) and whom REGISTRATION_RULES §6.2
 lets read them; and the dispute evidence package for a court with its legal document (TJIFA §9.2)."""
 
@@ -79,10 +79,10 @@ def pdf_file(body: bytes, filename: str, headers: dict[str, str] | None = None) 
 @router.post("/{number}/documents/{kind}", response_class=Response, responses=PDF)
 async def get_document(number: str, kind: str, ledger: LedgerDep, viewer: ViewerDep) -> Response:
     """Issues (出证) a document of the registration as a PDF that verifies offline (``ledger proof verify``) — a
-    POST: the first issue of a document keeps it and anchors its hash (TJIFA §8.2.3). ``certificate``
-    (anyone), ``rights-page`` (他项权益页), ``evidence-report`` (存证报告书), ``cancellation-proof`` (注销证明, of a
-    cancelled unit) — the holder prints its own (TJIFA §6.3.4); the registry, an exchange, a bank, a court with
-    its document may read them (logged); the public 401, others 403."""
+    POST: the first issue of a document keeps it and anchors its hash (TJIFA §8.2.3). ``certificate`` (its bundle
+    proves the whole registry state), ``rights-page`` (他项权益页), ``evidence-report`` (存证报告书),
+    ``cancellation-proof`` (注销证明, of a cancelled unit) — the holder prints its own (TJIFA §6.3.4); the
+    registry, an exchange, a bank, a court with its document may read them (logged); the public 401, others 403."""
     made = await run_in_threadpool(lambda: documents.registration_document(ledger, number, kind, viewer=viewer))
     return pdf_file(made.body, made.filename)
 

@@ -252,9 +252,14 @@ def application(ledger: Ledger, application_id: str, *, viewer: Viewer) -> Appli
 # --- consents signed in the parties' own wallets (issue #11 §3) ------------------------------------------------
 
 
-def consents(ledger: Ledger, application_id: str) -> list[ConsentRequestPublic]:
-    """The consents requested for an application, newest request of each first."""
+def consents(ledger: Ledger, application_id: str, *, viewer: Viewer | None = None) -> list[ConsentRequestPublic]:
+    """The consents requested for an application, newest request of each first. They name the parties' accounts
+    and the filing, so they are for whom may read the application (its parties — a wallet-held party signs its
+    request with its own key —, the registry, a court with its document; REGISTRATION_RULES §6.2); ``viewer``
+    None: a caller that checked already."""
     app = ledger.workflow.get(application_id)
+    if viewer is not None:
+        may_read(ledger, viewer, app, "consents")
     with Session(ledger.engine) as session:
         rows = session.exec(select(ConsentRequest).where(ConsentRequest.application_id == app.id)
                             .order_by(col(ConsentRequest.id))).all()

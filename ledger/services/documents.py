@@ -69,8 +69,10 @@ from ledger.workdays import CHINA
 
 #: The documents of a registration unit, by their names in URLs and on the command line.
 REGISTRATION_DOCUMENTS = ("certificate", "rights-page", "evidence-report", "cancellation-proof")
-#: What anyone may download: the certificate is publishable (TJIFA §8.1.1; its QR page is public).
-PUBLIC_DOCUMENTS = frozenset({"certificate"})
+#: What anyone may download: nothing. The certificate's content is publishable (TJIFA §8.1.1: its QR page shows it),
+#: but its PDF carries the court bundle, whose state proof holds the unit's whole registry state — right holders,
+#: pledgees and licensees, contract hashes — which REGISTRATION_RULES §6.2 keeps from the public.
+PUBLIC_DOCUMENTS: frozenset[str] = frozenset()
 TITLES = {"certificate": "the certificate", "rights-page": "the additional-rights page (他项权益页)",
           "evidence-report": "the evidence report (存证报告书)",
           "cancellation-proof": "the cancellation proof (注销证明)",
@@ -135,7 +137,7 @@ def _not_public(kind: str) -> UnauthorizedError:
                              "an exchange, a bank or a court with its document may read it — sign in with a token")
 
 
-def _may_print(ledger: Ledger, viewer: Viewer, number: str, kind: str) -> None:
+def may_print(ledger: Ledger, viewer: Viewer, number: str, kind: str) -> None:
     """Anyone may download a publishable document; the others need a grant (the read is logged)."""
     if kind in PUBLIC_DOCUMENTS:
         return
@@ -275,12 +277,13 @@ def registration_document(ledger: Ledger, number: str, kind: str, *, viewer: Vie
                           requested_by: str = "") -> DocumentFile:
     """A document of registration unit ``number`` as a PDF that verifies offline (``ledger proof verify``): the
     ``certificate``, the ``rights-page``, the ``evidence-report`` or the ``cancellation-proof`` (of a cancelled unit).
-    The certificate for anyone; the others for the holder (TJIFA §6.3.4) and those REGISTRATION_RULES §6.2 lets read
+    Each — the certificate's PDF too: its bundle proves the unit's whole registry state — for the holder (TJIFA
+    §6.3.4) and those REGISTRATION_RULES §6.2 lets read
     them — unauthorised (public) or forbidden otherwise, and the read is in the access log."""
     if kind not in REGISTRATION_DOCUMENTS:
         raise NotFoundError(f"no document {kind!r}: a registration has {', '.join(REGISTRATION_DOCUMENTS)}")
     number = validate_number(number)
-    _may_print(ledger, viewer, number, kind)
+    may_print(ledger, viewer, number, kind)
     base = base_url or ledger.settings.public_url
     who = requested_by or viewer.account or "public"
     uid = unit_id(number)

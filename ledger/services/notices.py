@@ -205,10 +205,12 @@ def _keep(ledger: Ledger, evidence: IO[bytes]) -> tuple[bytes, int, Path]:
 
 
 def _anchor(ledger: Ledger, digest: bytes, ref: bytes) -> tuple[AnchorReceipt, bool]:
-    """The evidence's anchor: made now by the platform's evidence provider, or the one it already has."""
+    """The evidence's anchor: made now by the platform's evidence provider, or the one it already has. Its kind is
+    an ordinary document (8), never a registrant's vetted proof material (证明材料, kind 2): an objector's file is
+    anchored as it was given, unexamined, and nothing on a verify page may read as if the registry vouched for it."""
     provider = ledger.accounts.first_with_role("evidence_provider").name
     try:
-        return ledger.evidence.anchor(ledger.sender(provider), digest, HashAlgorithm.SHA256, EvidenceKind.PROOF,
+        return ledger.evidence.anchor(ledger.sender(provider), digest, HashAlgorithm.SHA256, EvidenceKind.DOCUMENT,
                                       ref), True
     except AlreadyAnchoredError:
         found = ledger.evidence.verify(digest, HashAlgorithm.SHA256)

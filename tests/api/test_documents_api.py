@@ -130,8 +130,12 @@ def text_of(pdf: bytes, tmp_path: Path, name: str) -> str:
                           check=True).stdout
 
 
-def test_the_certificate_is_for_everyone(world: dict[str, Any], tmp_path: Path) -> None:
-    reply = fetch(world, f"/registrations/{world['number']}/documents/certificate", None)
+def test_the_certificate_pdf_is_for_whom_may_read_the_unit(world: dict[str, Any], tmp_path: Path) -> None:
+    """Its content is publishable (its QR page shows it), but the PDF's court bundle proves the unit's whole
+    registry state — pledgees, contract hashes — which REGISTRATION_RULES §6.2 keeps from the public."""
+    public = fetch(world, f"/registrations/{world['number']}/documents/certificate", None)
+    assert public.status_code == 401 and public.json()["error"]["code"] == "unauthorized"
+    reply = fetch(world, f"/registrations/{world['number']}/documents/certificate", "holder-a")
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/pdf"
     assert f'filename="{world["number"]}.certificate.pdf"' in reply.headers["content-disposition"]
     document = verified(world, reply.content)

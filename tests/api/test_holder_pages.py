@@ -25,7 +25,7 @@ from ledger.cli import app as cli
 from ledger.context import Ledger
 from ledger.indexer.sync import wait_for
 from ledger.services.duties import run_duties
-from ledger.tokens import create_token
+from ledger.tokens import create_token, revoke_token
 from tests.conftest import start_chain
 from tests.content import USCC
 
@@ -160,12 +160,14 @@ def test_a_holder_signs_its_consent_on_its_page_and_prints_its_own_records(world
     reminded = client.get("/account")
     assert "续证提醒" in reminded.text and number in reminded.text
 
-    # another holder's session does not see this application
+    # another holder's session does not see this application; it ends when its token is revoked
     client.cookies.clear()
     other = client.post(session.LOGIN_PATH, data={"token": world["tokens"]["holder-b"]}, follow_redirects=False)
     assert other.status_code == 303
     assert client.get(f"/account/applications/{app_id}").status_code == 403
     assert number not in client.get("/account").text
+    assert revoke_token(ledger.engine, "t-holder-b") == 1
+    assert client.get("/account", follow_redirects=False).headers["location"] == session.LOGIN_PATH
     client.post("/account/logout")
     assert session.COOKIE not in client.cookies
 
@@ -174,8 +176,12 @@ def test_a_forged_or_expired_session_is_nobody(tmp_path: Path) -> None:
     cookie = session.issue(tmp_path, "holder-a", now=1_000_000)
     assert session.account_of(tmp_path, cookie, now=1_000_001) == "holder-a"
     assert session.account_of(tmp_path, cookie, now=1_000_000 + session.SESSION_SECONDS + 1) is None
-    name, expires, mac = cookie.split(".")
-    assert session.account_of(tmp_path, f"{b'registrar'.hex()}.{expires}.{mac}", now=1_000_001) is None
-    assert session.account_of(tmp_path, f"{name}.{int(expires) + 99}.{mac}", now=1_000_001) is None
+    name, expires, origin, mac = cookie.split(".")
+    assert origin == "k"
+    assert session.account_of(tmp_path, f"{b'registrar'.hex()}.{expires}.{origin}.{mac}", now=1_000_001) is None
+    assert session.account_of(tmp_path, f"{name}.{int(expires) + 99}.{origin}.{mac}", now=1_000_001) is None
+    by_token = session.issue(tmp_path, "holder-a", now=1_000_000, token_id=7)
+    assert session.account_of(tmp_path, by_token, now=1_000_001, token_alive=lambda i: i == 7) == "holder-a"
+    assert session.account_of(tmp_path, by_token, now=1_000_001, token_alive=lambda i: False) is None  # revoked
     assert session.account_of(tmp_path, "garbage", now=1_000_001) is None
     assert (tmp_path / "session.key").stat().st_mode & 0o077 == 0

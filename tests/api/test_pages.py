@@ -25,6 +25,7 @@ from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict, verdict, verify_bundle
 from ledger.services import lookup, notices, search
 from ledger.services.proofs import trust_list
+from ledger.tokens import create_token
 from ledger.workdays import Period, days_left
 from ledger.workflow import State
 from tests.content import content
@@ -115,7 +116,18 @@ def test_certificate_page_versions_status_and_bundle(chain: Ledger, client: Test
     assert "变更登记" in current and "首次登记" in current  # the history
     assert unlabelled(current) == []
 
-    response = client.post(f"/certificate/{number}/bundle")
+    # the bundle proves the unit's whole registry state (REGISTRATION_RULES §6.2): the public is sent to sign in
+    public = client.post(f"/certificate/{number}/bundle", follow_redirects=False)
+    assert public.status_code == 303 and public.headers["location"].startswith("/account/login?next=")
+    assert "登录后下载" in current and 'name="csrf"' not in current
+    token = create_token(chain.engine, chain.accounts, "bank", f"pages-bank-{os.urandom(3).hex()}")
+    client.post("/account/login", data={"token": token})
+    signed_in = client.get(f"/certificate/{number}").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', signed_in)
+    assert csrf is not None
+    assert client.post(f"/certificate/{number}/bundle", data={"csrf": "0" * 64}).status_code == 401
+    response = client.post(f"/certificate/{number}/bundle", data={"csrf": csrf.group(1)})
+    client.cookies.clear()
     assert response.status_code == 200 and response.headers["content-disposition"].endswith(f'{number}.state.json"')
     bundle = json.loads(response.content)
     checks = verify_bundle(bundle, trust=TrustRoots.of_list(trust_list(chain)))
@@ -175,7 +187,7 @@ def test_notice_board_countdown_and_objection_with_evidence(chain: Ledger, clien
     digest = digest_bytes(evidence)
     assert to_hex(digest) in receipt.text
     verification = chain.evidence.verify(digest, HashAlgorithm.SHA256)
-    assert verification.anchored and verification.anchors[0].kind is EvidenceKind.PROOF
+    assert verification.anchored and verification.anchors[0].kind is EvidenceKind.DOCUMENT  # not vetted proof
     assert verification.anchors[0].tx_hash in receipt.text
     assert workflow.get(app.id).state == State.OBJECTION_PENDING
     [objection] = workflow.objections(app.id)

@@ -139,8 +139,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/applications/{application_id}/objections"): Rule(ACCOUNTS, "anyone may object during notice, with "
                                                                 "identity (GD art. 11; DL art. 23; GZ art. 19)"),
     ("POST", "/applications/{application_id}/objections/resolution"): REGISTRY_STEP,
-    ("GET", "/applications/{application_id}/consents"): Rule(EVERYONE, "the typed data a party signs in its wallet "
-                                                             "names only accounts of an announced filing", "none"),
+    ("GET", "/applications/{application_id}/consents"): Rule(only("holder", "registrar", "judicial"), "they name "
+                                                             "the filing's parties: its parties (a wallet-held party "
+                                                             "signs its request), the registry, a court with its "
+                                                             "document (§6.2)"),
     ("POST", "/applications/{application_id}/consents/{consent_id}"): Rule(only("holder"), "only the party's own "
                                                                            "signature (TJIFA §6.4.3)", "signature"),
     ("POST", "/registrations/{number}/licences"): HOLDER_FILING,
@@ -173,8 +175,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/verify"): PAGE,
     ("GET", "/search"): PAGE,
     ("GET", "/certificate/{number}"): PAGE,
-    ("POST", "/certificate/{number}/bundle"): PAGE,
-    ("POST", "/certificate/{number}/pdf"): PAGE,
+    ("POST", "/certificate/{number}/bundle"): SESSION_PAGE,
+    ("POST", "/certificate/{number}/pdf"): SESSION_PAGE,
     ("GET", "/notices"): PAGE,
     ("GET", "/notices/{application_id}"): PAGE,
     ("POST", "/notices/{application_id}/objections"): Rule(EVERYONE, "anyone may object during notice (GD art. 11; "
@@ -636,8 +638,15 @@ def _notice_objection(w: World, role: str, allowed: bool) -> Call:
 @case("GET", "/applications/{application_id}/consents")
 def _consents(w: World, role: str, allowed: bool) -> Call:
     application_id = w.ids["consents"][1][0]
-    return Call("GET", f"/applications/{application_id}/consents",
-                check=ok_json(lambda b: b[0]["signer"] == w.wallet.address and not b[0]["signed"]))
+    path = f"/applications/{application_id}/consents"
+    if role == "holder":  # the party keeps its key in its own wallet: it signs the request with it
+        moment = int(time.time())
+        signed = Account.sign_message(encode_defunct(text=request_text("GET", path, moment, b"")), w.wallet.key)
+        return Call("GET", path, as_role=False, headers={
+            "X-Ledger-Address": w.wallet.address, "X-Ledger-Timestamp": str(moment),
+            "X-Ledger-Signature": "0x" + bytes(signed.signature).hex()},
+            check=ok_json(lambda b: b[0]["signer"] == w.wallet.address and not b[0]["signed"]))
+    return Call("GET", path, check=ok_json(lambda b: b[0]["signer"] == w.wallet.address and not b[0]["signed"]))
 
 
 @case("POST", "/applications/{application_id}/consents/{consent_id}")
@@ -850,17 +859,6 @@ def _certificate_page(w: World, role: str, allowed: bool) -> Call:
     return Call("GET", f"/certificate/{w.units['U']}", check=_no_parties(w))
 
 
-@case("POST", "/certificate/{number}/bundle")
-def _bundle(w: World, role: str, allowed: bool) -> Call:
-    return Call("POST", f"/certificate/{w.units['V']}/bundle",
-                check=ok_json(lambda b: str(b["format"]).startswith("ledger.court-bundle")))
-
-
-@case("POST", "/certificate/{number}/pdf")
-def _pdf(w: World, role: str, allowed: bool) -> Call:
-    return Call("POST", f"/certificate/{w.units['V']}/pdf", check=lambda r: ensure(r.content[:5] == b"%PDF-", "PDF"))
-
-
 @case("GET", "/notices")
 def _notices_page(w: World, role: str, allowed: bool) -> Call:
     return Call("GET", "/notices", check=lambda r: None)
@@ -965,6 +963,10 @@ CASES[("GET", "/account/applications/{application_id}")] = _to_sign_in(
 CASES[("POST", "/account/applications/{application_id}/consents/{consent_id}")] = _to_sign_in(
     "POST", lambda w: f"/account/applications/{w.ids['consents'][1][0]}/consents/{w.ids['consents'][1][1]}",
     {"signature": "0x" + "11" * 65, "csrf": "0" * 64})
+CASES[("POST", "/certificate/{number}/bundle")] = _to_sign_in(
+    "POST", lambda w: f"/certificate/{w.units['V']}/bundle", {"csrf": "0" * 64})
+CASES[("POST", "/certificate/{number}/pdf")] = _to_sign_in(
+    "POST", lambda w: f"/certificate/{w.units['V']}/pdf", {"csrf": "0" * 64})
 CASES[("POST", "/account/units/{number}/documents/{kind}")] = _to_sign_in(
     "POST", lambda w: f"/account/units/{w.units['U']}/documents/rights-page", {"csrf": "0" * 64})
 

@@ -135,7 +135,9 @@ def test_holder_and_transferee_sign_with_their_own_keystores(world: dict[str, An
     app_id = transfer.json()["id"]
     today[0] = date.fromisoformat(transfer.json()["notice_end"]) + timedelta(days=1)
     register(app_id)
-    signers = {c["signer_name"] for c in client.get(f"/applications/{app_id}/consents").json()}
+    assert client.get(f"/applications/{app_id}/consents").status_code == 401  # they name the parties: not public
+    registrar = {"Authorization": f"Bearer {world['tokens']['registrar']}"}
+    signers = {c["signer_name"] for c in client.get(f"/applications/{app_id}/consents", headers=registrar).json()}
     assert signers == {"holder-x", "buyer-x"}
     wait_for(ledger.indexer, ledger.client.block_number())
     mine = {"Authorization": f"Bearer {world['tokens']['buyer-x']}"}

@@ -22,6 +22,7 @@ from ledger.numbering import unit_id
 from ledger.proofs.trust import TrustRoots
 from ledger.proofs.verify import Verdict, verdict, verify_bundle
 from ledger.services.proofs import trust_list
+from ledger.tokens import create_token
 from ledger.workflow import State
 from tests.api.live_server import LiveServer
 from tests.browser.conftest import Watched
@@ -149,6 +150,13 @@ def test_search_then_the_certificate_page_after_a_change(chain: Ledger, server: 
     expect(web.page.locator("ol.history")).to_contain_text("变更登记")
     web.shoot("certificate-current")
 
+    # the bundle proves the unit's whole registry state: the public is asked to sign in (a bank here)
+    web.page.get_by_role("link", name=re.compile("登录后下载")).click()
+    web.page.wait_for_url(re.compile(r".*/account/login\?next=/certificate/.*"))
+    web.page.get_by_role("textbox", name=re.compile("访问令牌")).fill(create_token(
+        chain.engine, chain.accounts, "bank", f"pages-bank-{os.urandom(3).hex()}"))
+    web.page.get_by_role("textbox", name=re.compile("访问令牌")).press("Enter")
+    web.page.wait_for_url(f"**/certificate/{number}")
     with web.page.expect_download() as download:
         web.page.get_by_role("button", name=re.compile("下载司法核验包")).click()
     assert download.value.suggested_filename == f"{number}.state.json"
