@@ -156,3 +156,40 @@ def test_holder_and_transferee_sign_with_their_own_keystores(world: dict[str, An
     wait_for(ledger.indexer, ledger.client.block_number())
     versions = client.get(f"/registrations/{number}/certificates").json()
     assert len(versions) == 3 and versions[-1]["status"] == "current"
+
+
+def test_ledger_wallet_sign_fetches_and_posts_over_http(tmp_path: Path) -> None:
+    """``ledger wallet sign --api URL --application ID``: the party reads its consents with a request signed by its
+    own key (they are not public), signs them on its machine and posts the signatures to a served registry."""
+    from ledger.errors import ConsentRequiredError
+    from ledger.profiles import ObjectType
+    from tests.api.live_server import live_server
+    from tests.content import content
+
+    settings, node, ledger = start_chain(tmp_path / "home")
+    runner = CliRunner()
+    env = {"LEDGER_HOME": str(settings.home), "LEDGER_WALLET_PASSPHRASE": PASSPHRASE}
+    keystore = tmp_path / "holder-s.json"
+    assert runner.invoke(cli, ["wallet", "create", str(keystore)], env=env).exit_code == 0
+    address = runner.invoke(cli, ["wallet", "address", str(keystore)], env=env).output.strip()
+    assert runner.invoke(cli, ["accounts", "add-party", "holder-s", "--address", address], env=env).exit_code == 0
+    workflow = ledger.workflow
+    today = [date(2024, 9, 27)]
+    workflow.clock = lambda: today[0]
+    app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-s", actor="registrar",
+                         object_type=ObjectType.DATA_ASSET, document=os.urandom(32),
+                         payload={"content": content("签名测试数据集", "某数据科技有限公司")})
+    for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
+        step(app.id, "registrar")
+    today[0] += timedelta(days=20)
+    with pytest.raises(ConsentRequiredError):
+        workflow.register(app.id, "registrar")
+    try:
+        with live_server(ledger, tmp_path) as server:
+            signed = runner.invoke(cli, ["wallet", "sign", str(keystore), "--api", server.url, "--application",
+                                         app.id], env=env)
+            assert signed.exit_code == 0, signed.output + repr(signed.exception)
+            assert f"signed by {address} and posted" in signed.output
+        assert workflow.register(app.id, "registrar").state == "registered"
+    finally:
+        node.stop()
