@@ -6,13 +6,16 @@ deployment stops it with the reason (ledger.deployment). While it runs it follow
 no longer the deployed one requests get 503 with the reason, and ``/health`` says so. Every LedgerError
 becomes its HTTP status with ``{"error": {"code", "message"}}``; malformed input is a 422 with code
 ``invalid_request``, never a 500. Request bodies are bounded in size per route and in arrival time
-(api.limits). Background work: the outbox keeper, checkpoint signing, the chain watch and the indexer.
+(api.limits). Background work: the chain watch in every worker; the outbox keeper, checkpoint signing,
+access-log anchors, duties and the indexer only in the leading worker (ledger.leader) — ``ledger serve
+--workers N`` runs N processes of this app (``worker_app``), and exactly one of them leads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,9 +56,11 @@ from ledger.errors import (
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.leader import RETRY_SECONDS, Leadership
 from ledger.services.access import anchor_access_log
 from ledger.services.duties import run_duties
 from ledger.services.proofs import stamp_checkpoint
+from ledger.workers import die_with_parent
 
 log = logging.getLogger("ledger.api")
 
@@ -116,34 +121,94 @@ async def _anchor_access_log(ledger: Ledger) -> None:
             log.exception("anchoring the access log failed")
 
 
+class _Background:
+    """The background work of one worker: the chain watch always; the singleton work — outbox repair, checkpoint
+    signing, access-log anchors, duties and the indexer's follower — only while this worker leads
+    (ledger.leader: one leader per home, elected by a lock the kernel frees when its holder dies)."""
+
+    def __init__(self, ledger: Ledger, leadership: Leadership) -> None:
+        self.ledger = ledger
+        self.leadership = leadership
+        self.tasks: list[asyncio.Task[None]] = []
+        self.follower: threading.Thread | None = None
+        self.stop_following = threading.Event()
+
+    def lead(self) -> None:
+        """Starts the work that runs once per installation (called on the event loop, once elected)."""
+        ledger, settings = self.ledger, self.ledger.settings
+        # a warning, so that it shows whatever the log level: operators look for who leads, and when it changed
+        log.warning("worker %d leads: it runs the outbox keeper, the indexer, duties, checkpoints and access-log "
+                    "anchors", os.getpid())
+        ledger.indexer.followed_elsewhere = False
+        self.tasks.append(asyncio.create_task(_keep(ledger)))  # stored transactions finish in the background: a
+        if settings.checkpoint_interval:  # pending write never blocks the start (issue #8)
+            self.tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
+        if settings.access_anchor_interval and ledger.accounts.with_role("evidence_provider"):
+            self.tasks.append(asyncio.create_task(_anchor_access_log(ledger)))
+        if settings.duties_interval and ledger.accounts.with_role("registrar"):
+            self.tasks.append(asyncio.create_task(_do_duties(ledger)))
+        # the index follows the chain: every query reads it (issue #10)
+        self.follower, self.stop_following = start_follower(ledger.indexer, settings.index_interval)
+
+    async def elect(self) -> None:
+        """Background task of a worker that does not lead: tries to take the lead every ``RETRY_SECONDS``;
+        meanwhile reads wait for the leader's follower (the shared cursor), not for one of their own."""
+        while True:
+            leads = await asyncio.to_thread(self.leadership.try_lead)
+            if leads:
+                try:  # batches a dead leader's worker stored but did not index (another worker may be at it)
+                    await asyncio.to_thread(self.ledger.evidence.index_pending)
+                except Exception:
+                    log.exception("indexing stored batches failed; verification scans them until indexed")
+                self.lead()
+                return
+            self.ledger.indexer.followed_elsewhere = True
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.stop_following.set()
+        if self.follower is not None:
+            await asyncio.to_thread(self.follower.join, 30)
+
+
+def _workers(leadership: Leadership) -> dict[str, object]:
+    """Which worker answers, whether it leads, and who leads now (None while nobody does: a leader just died
+    and no worker has taken over yet — within ``RETRY_SECONDS``)."""
+    leader = leadership.leader()
+    return {"worker": {"pid": os.getpid(), "leader": leadership.leads},
+            "leader": {"pid": leader.pid, "since": leader.since} if leader else None}
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
-    """The API for one ledger installation."""
+    """The API for one ledger installation (one worker of it, with ``ledger serve --workers N``)."""
     ledger = ledger or Ledger(settings or Settings.from_env())
     watch = ChainWatch(ledger)
+    leadership = Leadership(ledger.settings.home)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
-        ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
         _ = ledger.workflow  # registers its outbox completion before the keeper's first pass
-        tasks = [asyncio.create_task(_keep(ledger))]  # stored transactions finish in the background: a pending
-        if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
-            tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
-        tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
-        if ledger.settings.access_anchor_interval and ledger.accounts.with_role("evidence_provider"):
-            tasks.append(asyncio.create_task(_anchor_access_log(ledger)))
-        if ledger.settings.duties_interval and ledger.accounts.with_role("registrar"):
-            tasks.append(asyncio.create_task(_do_duties(ledger)))
-        # the index follows the chain: every query reads it (issue #10)
-        follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
-        yield
-        for task in tasks:
-            task.cancel()
-        stop_following.set()
-        follower.join(timeout=30)
-        batchers: dict[str, Batcher] = app.state.batchers
-        for batcher in batchers.values():
-            batcher.close()
+        background = _Background(ledger, leadership)
+        background.tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
+        if leadership.try_lead():
+            ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
+            background.lead()
+        else:
+            ledger.indexer.followed_elsewhere = True
+            background.tasks.append(asyncio.create_task(background.elect()))
+        try:
+            yield
+        finally:
+            await background.stop()
+            batchers: dict[str, Batcher] = app.state.batchers
+            for batcher in batchers.values():
+                batcher.close()
+            ledger.indexer.followed_elsewhere = False
+            leadership.release()
 
     app = FastAPI(
         title="Data-asset ledger", version=__version__, lifespan=lifespan,
@@ -151,6 +216,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     app.state.ledger = ledger
     app.state.watch = watch
+    app.state.leadership = leadership
     app.add_middleware(ChainGuard, watch=watch)
     app.state.batchers = {}
     app.state.batchers_lock = threading.Lock()
@@ -193,9 +259,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     def health() -> JSONResponse:
         """200 only when the chain answers and its genesis and contract code match the manifest; else 503
         with ``status`` "degraded" (it does not answer) or "refused" (it is not the deployed chain). While the
-        outbox repairs a chain that lost blocks, the status is "degraded" (200): it serves, and says so."""
+        outbox repairs a chain that lost blocks, the status is "degraded" (200): it serves, and says so.
+        ``worker``: the process that answered and whether it leads; ``leader``: who leads now (null while
+        nobody does — after a leader died, until another worker takes over)."""
         status = watch.check()
-        body: dict[str, object] = status.as_dict()
+        body: dict[str, object] = status.as_dict() | _workers(leadership)
         if not status.ok:
             return JSONResponse(status_code=503, content=body)
         deployment = ledger.deployment
@@ -229,3 +297,17 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.add_middleware(BodyLimitMiddleware, uploads=upload_routes(app.routes), json_limit=limits.max_json_bytes,
                        upload_limit=limits.max_upload_bytes, timeout=limits.body_timeout)
     return app
+
+
+#: Set by ``ledger serve --workers N`` to its own pid: each worker exits as soon as that process is gone.
+SUPERVISOR_ENV = "LEDGER_SERVE_SUPERVISOR"
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of ``ledger serve --workers N`` (uvicorn's factory, called in each worker process;
+    the settings come from the environment, ``LEDGER_HOME`` included). The worker watches the supervising
+    process and exits the moment it is gone, even after SIGKILL (ledger.workers), so no worker is orphaned."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor:
+        die_with_parent(int(supervisor))
+    return create_app(Settings.from_env())

@@ -79,7 +79,9 @@ class Indexer(Protocol):
     """What verification needs of the chain indexer (``ledger.indexer.sync.Indexer``; not imported: the indexer
     depends on the deployment, which depends on evidence types)."""
 
-    following: bool
+    @property
+    def following(self) -> bool: ...
+
     last_head: tuple[int, int, float] | None
     start_block: int
 
