@@ -140,6 +140,7 @@ class _Background:
         log.warning("worker %d leads: it runs the outbox keeper, the indexer, duties, checkpoints and access-log "
                     "anchors", os.getpid())
         ledger.indexer.followed_elsewhere = False
+        ledger.outbox.repairs = True
         self.tasks.append(asyncio.create_task(_keep(ledger)))  # stored transactions finish in the background: a
         if settings.checkpoint_interval:  # pending write never blocks the start (issue #8)
             self.tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
@@ -197,8 +198,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if leadership.try_lead():
             ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
             background.lead()
-        else:
-            ledger.indexer.followed_elsewhere = True
+        else:  # reads wait for the leader's follower; journal repairs are the leader's
+            ledger.indexer.followed_elsewhere, ledger.outbox.repairs = True, False
             background.tasks.append(asyncio.create_task(background.elect()))
         try:
             yield
@@ -207,7 +208,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             batchers: dict[str, Batcher] = app.state.batchers
             for batcher in batchers.values():
                 batcher.close()
-            ledger.indexer.followed_elsewhere = False
+            ledger.indexer.followed_elsewhere, ledger.outbox.repairs = False, True
             leadership.release()
 
     app = FastAPI(
