@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.chain_guard import ChainGuard, watch_chain
 from api.errors import status_of
@@ -175,6 +176,27 @@ class _Background:
             await asyncio.to_thread(self.follower.join, 30)
 
 
+class WorkerHeader:
+    """ASGI middleware: every response names the worker process that answered (``X-Ledger-Worker``: its pid,
+    as ``/health`` does), so an operator — or a test — can tell which of ``ledger serve --workers N`` served it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (b"x-ledger-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, named)
+
+
 def _workers(leadership: Leadership) -> dict[str, object]:
     """Which worker answers, whether it leads, and who leads now (None while nobody does: a leader just died
     and no worker has taken over yet — within ``RETRY_SECONDS``)."""
@@ -297,6 +319,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     limits = ledger.settings
     app.add_middleware(BodyLimitMiddleware, uploads=upload_routes(app.routes), json_limit=limits.max_json_bytes,
                        upload_limit=limits.max_upload_bytes, timeout=limits.body_timeout)
+    app.add_middleware(WorkerHeader)  # outermost: every answer names its worker, refusals included
     return app
 
 

@@ -97,9 +97,15 @@ def health(session: requests.Session, server: LiveServer) -> dict[str, Any]:
     return body
 
 
+def worker_of(answer: requests.Response) -> int:
+    """The worker that answered (``X-Ledger-Worker``)."""
+    return int(answer.headers["X-Ledger-Worker"])
+
+
 def sessions_on_workers(server: LiveServer, workers: int) -> dict[int, requests.Session]:
     """Kept-alive connections, one answered by each of ``workers`` workers (by pid): a connection stays with
-    the worker that accepted it, so a test can choose which worker answers."""
+    the worker that accepted it — until uvicorn closes it after 5 s idle and ``requests`` opens another, which
+    any worker may take: so check ``worker_of`` the answer where it matters."""
     sessions: dict[int, requests.Session] = {}
 
     def another() -> bool:
