@@ -6,13 +6,16 @@ deployment stops it with the reason (ledger.deployment). While it runs it follow
 no longer the deployed one requests get 503 with the reason, and ``/health`` says so. Every LedgerError
 becomes its HTTP status with ``{"error": {"code", "message"}}``; malformed input is a 422 with code
 ``invalid_request``, never a 500. Request bodies are bounded in size per route and in arrival time
-(api.limits). Background work: the outbox keeper, checkpoint signing, the chain watch and the indexer.
+(api.limits). Background work: the chain watch in every worker; the outbox keeper, checkpoint signing,
+access-log anchors, duties and the indexer only in the leading worker (ledger.leader) — ``ledger serve
+--workers N`` runs N processes of this app (``worker_app``), and exactly one of them leads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import ratelimit
 from api.chain_guard import ChainGuard, watch_chain
@@ -55,9 +59,11 @@ from ledger.errors import (
 from ledger.evidence import Batcher
 from ledger.health import ChainWatch, error_of
 from ledger.indexer.sync import start_follower
+from ledger.leader import RETRY_SECONDS, Leadership
 from ledger.services.access import anchor_access_log
 from ledger.services.duties import run_duties
 from ledger.services.proofs import stamp_checkpoint
+from ledger.workers import die_with_parent
 
 log = logging.getLogger("ledger.api")
 
@@ -118,34 +124,116 @@ async def _anchor_access_log(ledger: Ledger) -> None:
             log.exception("anchoring the access log failed")
 
 
+class _Background:
+    """The background work of one worker: the chain watch always; the singleton work — outbox repair, checkpoint
+    signing, access-log anchors, duties and the indexer's follower — only while this worker leads
+    (ledger.leader: one leader per home, elected by a lock the kernel frees when its holder dies)."""
+
+    def __init__(self, ledger: Ledger, leadership: Leadership) -> None:
+        self.ledger = ledger
+        self.leadership = leadership
+        self.tasks: list[asyncio.Task[None]] = []
+        self.follower: threading.Thread | None = None
+        self.stop_following = threading.Event()
+
+    def lead(self) -> None:
+        """Starts the work that runs once per installation (called on the event loop, once elected)."""
+        ledger, settings = self.ledger, self.ledger.settings
+        # a warning, so that it shows whatever the log level: operators look for who leads, and when it changed
+        log.warning("worker %d leads: it runs the outbox keeper, the indexer, duties, checkpoints and access-log "
+                    "anchors", os.getpid())
+        ledger.indexer.followed_elsewhere = False
+        ledger.outbox.repairs = True
+        self.tasks.append(asyncio.create_task(_keep(ledger)))  # stored transactions finish in the background: a
+        if settings.checkpoint_interval:  # pending write never blocks the start (issue #8)
+            self.tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
+        if settings.access_anchor_interval and ledger.accounts.with_role("evidence_provider"):
+            self.tasks.append(asyncio.create_task(_anchor_access_log(ledger)))
+        if settings.duties_interval and ledger.accounts.with_role("registrar"):
+            self.tasks.append(asyncio.create_task(_do_duties(ledger)))
+        # the index follows the chain: every query reads it (issue #10)
+        self.follower, self.stop_following = start_follower(ledger.indexer, settings.index_interval)
+
+    async def elect(self) -> None:
+        """Background task of a worker that does not lead: tries to take the lead every ``RETRY_SECONDS``;
+        meanwhile reads wait for the leader's follower (the shared cursor), not for one of their own."""
+        while True:
+            leads = await asyncio.to_thread(self.leadership.try_lead)
+            if leads:
+                try:  # batches a dead leader's worker stored but did not index (another worker may be at it)
+                    await asyncio.to_thread(self.ledger.evidence.index_pending)
+                except Exception:
+                    log.exception("indexing stored batches failed; verification scans them until indexed")
+                self.lead()
+                return
+            self.ledger.indexer.followed_elsewhere = True
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.stop_following.set()
+        if self.follower is not None:
+            await asyncio.to_thread(self.follower.join, 30)
+
+
+class WorkerHeader:
+    """ASGI middleware: every response names the worker process that answered (``X-Ledger-Worker``: its pid,
+    as ``/health`` does), so an operator — or a test — can tell which of ``ledger serve --workers N`` served it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (b"x-ledger-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, named)
+
+
+def _workers(leadership: Leadership) -> dict[str, object]:
+    """Which worker answers, whether it leads, and who leads now (None while nobody does: a leader just died
+    and no worker has taken over yet — within ``RETRY_SECONDS``)."""
+    leader = leadership.leader()
+    return {"worker": {"pid": os.getpid(), "leader": leadership.leads},
+            "leader": {"pid": leader.pid, "since": leader.since} if leader else None}
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
-    """The API for one ledger installation."""
+    """The API for one ledger installation (one worker of it, with ``ledger serve --workers N``)."""
     ledger = ledger or Ledger(settings or Settings.from_env())
     watch = ChainWatch(ledger)
+    leadership = Leadership(ledger.settings.home)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _ = ledger.deployment  # refuse to serve a reset chain or an undeployed one
-        ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
         _ = ledger.workflow  # registers its outbox completion before the keeper's first pass
-        tasks = [asyncio.create_task(_keep(ledger))]  # stored transactions finish in the background: a pending
-        if ledger.settings.checkpoint_interval:  # write never blocks the start (issue #8)
-            tasks.append(asyncio.create_task(_sign_checkpoints(ledger)))
-        tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
-        if ledger.settings.access_anchor_interval and ledger.accounts.with_role("evidence_provider"):
-            tasks.append(asyncio.create_task(_anchor_access_log(ledger)))
-        if ledger.settings.duties_interval and ledger.accounts.with_role("registrar"):
-            tasks.append(asyncio.create_task(_do_duties(ledger)))
-        # the index follows the chain: every query reads it (issue #10)
-        follower, stop_following = start_follower(ledger.indexer, ledger.settings.index_interval)
-        yield
-        for task in tasks:
-            task.cancel()
-        stop_following.set()
-        follower.join(timeout=30)
-        batchers: dict[str, Batcher] = app.state.batchers
-        for batcher in batchers.values():
-            batcher.close()
+        background = _Background(ledger, leadership)
+        background.tasks.append(asyncio.create_task(watch_chain(watch, ledger.settings.chain_check_interval)))
+        if leadership.try_lead():
+            ledger.evidence.index_pending()  # complete the digest index of batches recorded before a crash
+            background.lead()
+        else:  # reads wait for the leader's follower; journal repairs are the leader's
+            ledger.indexer.followed_elsewhere, ledger.outbox.repairs = True, False
+            background.tasks.append(asyncio.create_task(background.elect()))
+        try:
+            yield
+        finally:
+            await background.stop()
+            batchers: dict[str, Batcher] = app.state.batchers
+            for batcher in batchers.values():
+                batcher.close()
+            ledger.indexer.followed_elsewhere, ledger.outbox.repairs = False, True
+            leadership.release()
 
     app = FastAPI(
         title="Data-asset ledger", version=__version__, lifespan=lifespan,
@@ -153,6 +241,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     app.state.ledger = ledger
     app.state.watch = watch
+    app.state.leadership = leadership
     app.add_middleware(ChainGuard, watch=watch)
     app.state.batchers = {}
     ratelimit.install(app.state, ledger.settings.public_objections_per_hour, ledger.settings.public_uploads_per_minute)
@@ -200,9 +289,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     def health() -> JSONResponse:
         """200 only when the chain answers and its genesis and contract code match the manifest; else 503
         with ``status`` "degraded" (it does not answer) or "refused" (it is not the deployed chain). While the
-        outbox repairs a chain that lost blocks, the status is "degraded" (200): it serves, and says so."""
+        outbox repairs a chain that lost blocks, the status is "degraded" (200): it serves, and says so.
+        ``worker``: the process that answered and whether it leads; ``leader``: who leads now (null while
+        nobody does — after a leader died, until another worker takes over)."""
         status = watch.check()
-        body: dict[str, object] = status.as_dict()
+        body: dict[str, object] = status.as_dict() | _workers(leadership)
         if not status.ok:
             return JSONResponse(status_code=503, content=body)
         deployment = ledger.deployment
@@ -235,4 +326,19 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     limits = ledger.settings
     app.add_middleware(BodyLimitMiddleware, uploads=upload_routes(app.routes), json_limit=limits.max_json_bytes,
                        upload_limit=limits.max_upload_bytes, timeout=limits.body_timeout)
+    app.add_middleware(WorkerHeader)  # outermost: every answer names its worker, refusals included
     return app
+
+
+#: Set by ``ledger serve --workers N`` to its own pid: each worker exits as soon as that process is gone.
+SUPERVISOR_ENV = "LEDGER_SERVE_SUPERVISOR"
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of ``ledger serve --workers N`` (uvicorn's factory, called in each worker process;
+    the settings come from the environment, ``LEDGER_HOME`` included). The worker watches the supervising
+    process and exits the moment it is gone, even after SIGKILL (ledger.workers), so no worker is orphaned."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor:
+        die_with_parent(int(supervisor))
+    return create_app(Settings.from_env())

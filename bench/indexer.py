@@ -7,7 +7,9 @@ at the moment it was measured and a ratio to a baseline measured in the same run
   roots, endorsements) into SQLite and into PostgreSQL; baseline = fetching and decoding the same logs alone;
 - verify: ``GET /evidence/verify/{digest}`` of batched digests, load from a second process (http.client,
   keep-alive connections), at 10,000 and at 1,000,000 indexed records and on a chain made ≥ 50,000 blocks tall;
-  baseline = ``GET /static/site.css`` from the same server under the same load (the HTTP stack alone).
+  baseline = ``GET /static/site.css`` from the same server under the same load (the HTTP stack alone). The
+  large run is measured twice: against uvicorn's workers started directly (background work off) and against
+  ``ledger serve --workers N`` itself (one leading worker following the chain, uvicorn's access log on).
 
 Run: ``.venv/bin/python bench/indexer.py`` (full sizes) or ``--quick`` (bounded: ~1 minute).
 """
@@ -182,16 +184,23 @@ print(json.dumps({"n": len(latencies), "seconds": time.perf_counter() - start, "
 
 
 class Server:
-    """``uvicorn api.main:create_app --factory`` with ``workers`` processes on the bench's home."""
+    """``uvicorn api.main:create_app --factory`` with ``workers`` processes on the bench's home (every worker
+    runs the background work, its intervals set to 0 where they can be) — or, with ``serve``, ``ledger serve
+    --workers N`` itself, as operators run it: default intervals, one leading worker running the background
+    work, uvicorn's access log on (to /dev/null)."""
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+    def __init__(self, settings: Settings, workers: int, serve: bool = False) -> None:
         self.port = free_port()
-        env = {**os.environ, "LEDGER_HOME": str(settings.home),
-               "LEDGER_CHECKPOINT_INTERVAL": "0", "LEDGER_DUTIES_INTERVAL": "0",
-               "LEDGER_ACCESS_ANCHOR_INTERVAL": "0"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", str(self.port),
-             "--workers", str(workers), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+        env = {**os.environ, "LEDGER_HOME": str(settings.home)}
+        if serve:
+            command = [sys.executable, "-m", "ledger", "serve", "--port", str(self.port), "--workers", str(workers)]
+        else:
+            env |= {"LEDGER_CHECKPOINT_INTERVAL": "0", "LEDGER_DUTIES_INTERVAL": "0",
+                    "LEDGER_ACCESS_ANCHOR_INTERVAL": "0"}
+            command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port",
+                       str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL if serve else None,
+                                        stderr=subprocess.DEVNULL if serve else None)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -238,10 +247,10 @@ def in_process(ledger: Ledger, sample: list[bytes], n: int = 3_000) -> tuple[flo
 
 
 def verify_row(ledger: Ledger, label: str, sample: list[bytes], workers: int, seconds: float,
-               threads: int) -> list[tuple[str, str, str, str, str, str]]:
-    alone, select_one = in_process(ledger, sample)
+               threads: int, serve: bool = False) -> list[tuple[str, str, str, str, str, str]]:
+    alone, select_one = (0.0, 1.0) if serve else in_process(ledger, sample)
     at = load()
-    server = Server(ledger.settings, workers)
+    server = Server(ledger.settings, workers, serve)
     try:
         paths = [f"/evidence/verify/0x{d.hex()}" for d in random.sample(sample, min(len(sample), 5_000))]
         hammer(server.port, paths[:200], 2, threads)  # warm-up
@@ -249,8 +258,9 @@ def verify_row(ledger: Ledger, label: str, sample: list[bytes], workers: int, se
         got = hammer(server.port, paths, seconds, threads)
     finally:
         server.stop()
-    rows = [(f"verify {label}: in process, index only", f"{alone:.2f} ms", "", f"{alone / select_one:.1f}", at,
-             ""),
+    rows: list[tuple[str, str, str, str, str, str]] = [] if serve else [
+        (f"verify {label}: in process, index only", f"{alone:.2f} ms", "", f"{alone / select_one:.1f}", at, "")]
+    rows += [
             (f"verify {label}: p50", f"{got['p50']:.1f} ms", "", f"{got['p50'] / base['p50']:.2f}", got["load"], ""),
             (f"verify {label}: p99", f"{got['p99']:.1f} ms", "<= 20 ms", f"{got['p99'] / base['p99']:.2f}",
              got["load"], "met" if got["p99"] <= 20 else "NOT met"),
@@ -343,8 +353,10 @@ def verify_rows(ledger: Ledger, records: int, batch_size: int, args: argparse.Na
     print(f"{records:,} records in batches of {batch_size:,}: {time.perf_counter() - t0:.0f} s", flush=True)
     ledger.indexer.run_once()
     head = ledger.client.block_number()
-    return rows + verify_row(ledger, f"at {records + 10_000:,} records, {head:,} blocks", large, args.workers,
-                             seconds, args.threads)
+    rows += verify_row(ledger, f"at {records + 10_000:,} records, {head:,} blocks", large, args.workers,
+                       seconds, args.threads)
+    return rows + verify_row(ledger, f"at {records + 10_000:,} records via `ledger serve --workers {args.workers}`",
+                             large, args.workers, seconds, args.threads, serve=True)
 
 
 def report(rows: list[tuple[str, str, str, str, str, str]], args: argparse.Namespace, seconds: float) -> None:

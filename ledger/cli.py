@@ -411,14 +411,28 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, envvar="LEDGER_WORKERS", help="Worker processes answering "
+                                         "requests; one of them leads and runs the background work (indexer, "
+                                         "duties, checkpoints, outbox repair).")] = 1,
 ) -> None:
     """Serve the API and web pages."""
     import uvicorn
 
-    from api.main import create_app
+    from api.main import SUPERVISOR_ENV, create_app
 
     settings: Settings = ctx.obj
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    import os
+
+    from ledger.context import Ledger
+    ledger = Ledger(settings)
+    _ = ledger.deployment  # a reset chain or a missing deployment stops here, once, with the reason
+    ledger.engine.dispose()  # migrations are applied; the workers open their own connections
+    os.environ["LEDGER_HOME"] = str(settings.home)  # the workers read their settings from the environment
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # and exit as soon as this process is gone
+    uvicorn.run("api.main:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -106,6 +106,10 @@ class Outbox:
         self.last_mined_block: int | None = None
         #: ids of intents this process staged and has not sent yet (``heal`` does not take them for lost)
         self._unsent: set[int] = set()
+        #: whether ``heal`` repairs the journal itself; False in a worker of ``ledger serve --workers N`` that does
+        #: not lead: the gap it sees is most often a transaction another worker staged and is sending, and
+        #: repairs are the leading worker's keeper's (one repair pass at a time, never two re-signing one intent)
+        self.repairs = True
 
     def on_complete(self, kind: str, callback: Completion) -> None:
         """Registers what to do when an intent whose ``ref`` starts with ``kind:`` is mined or fails."""
@@ -155,6 +159,10 @@ class Outbox:
                             .order_by(col(ChainIntent.id).desc())).first()
         if first is not None and first.state == "pending" and first.id in self._unsent:
             return  # staged by this process and about to be sent: not a gap
+        if not self.repairs:  # the leader's keeper repairs within its interval; the new transaction waits for it
+            log.info("the node knows %d transaction(s) of %s, the journal allocated %d: left to the leading worker",
+                     node_pending, address, counter.next_nonce)
+            return
         log.warning("the node knows %d transaction(s) of %s, the journal allocated %d: repairing first",
                     node_pending, address, counter.next_nonce)
         self.keep()

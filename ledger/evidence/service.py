@@ -79,7 +79,9 @@ class Indexer(Protocol):
     """What verification needs of the chain indexer (``ledger.indexer.sync.Indexer``; not imported: the indexer
     depends on the deployment, which depends on evidence types)."""
 
-    following: bool
+    @property
+    def following(self) -> bool: ...
+
     last_head: tuple[int, int, float] | None
     start_block: int
 
@@ -348,10 +350,11 @@ class EvidenceService:
         return None if value is None else int(value)
 
     def _reach(self, conn: Connection, need: int) -> int | None:
-        """The index's block, brought up to date where this process can: with a follower (``ledger serve``),
-        waiting up to ``SETTLE_SECONDS`` for it to reach ``need`` (a block this process wrote in: read-your-
-        writes); with none (a command), one indexing pass first — what the follower would have done, reorgs
-        included. A chain that does not answer leaves the index as it stands (the answer says so)."""
+        """The index's block, brought up to date where this process can: with a follower (``ledger serve``: this
+        process's, or the leading worker's), waiting up to ``SETTLE_SECONDS`` for the shared cursor to reach
+        ``need`` (a block this process wrote in, or the chain's head: read-your-writes across workers); with none
+        (a command), one indexing pass first — what the follower would have done, reorgs included. A chain that
+        does not answer leaves the index as it stands (the answer says so)."""
         indexed = self._indexed(conn)
         if self.indexer is None:
             return indexed

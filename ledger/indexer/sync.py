@@ -89,7 +89,16 @@ class Indexer:
         #: the chain head seen by the last pass: (number, timestamp, when seen in monotonic seconds)
         self.last_head: tuple[int, int, float] | None = None
         #: whether a thread of this process follows the chain with this indexer (``follow``)
-        self.following = False
+        self.follows_here = False
+        #: whether another process keeps the index moving: the leader among ``ledger serve``'s workers
+        self.followed_elsewhere = False
+
+    @property
+    def following(self) -> bool:
+        """Whether a follower keeps this index moving — a thread of this process, or the leading worker of
+        ``ledger serve --workers N`` — so a read behind the chain may wait for the shared cursor instead of
+        indexing itself (read-your-writes across workers)."""
+        return self.follows_here or self.followed_elsewhere
 
     # --- reading the chain ------------------------------------------------------------------------------
 
@@ -168,11 +177,11 @@ class Indexer:
 
     def follow(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Runs passes until ``stop`` is set; a pass that fails is logged and retried (it never half-applies)."""
-        self.following = True
+        self.follows_here = True
         try:
             self._follow(stop, interval)
         finally:
-            self.following = False
+            self.follows_here = False
 
     def _follow(self, stop: threading.Event, interval: float) -> None:
         while not stop.is_set():

@@ -181,9 +181,10 @@ def _indexed(ledger: Ledger) -> tuple[int | None, int]:
 
 
 def freshness(ledger: Ledger, settle: float = SETTLE_SECONDS) -> IndexFreshness:
-    """Where the index stands against the chain's head (one call to the node). When it is behind and this
-    process follows the chain (``ledger serve``), it waits up to ``settle`` seconds for the follower to catch up,
-    so a read right after a write sees it; otherwise the answer says how far behind it is. A node that does not
+    """Where the index stands against the chain's head (one call to the node). When it is behind and a follower
+    keeps it moving (``ledger serve``: this process's, or the leading worker's — the cursor is shared, so a read
+    on one worker sees a write another answered), it waits up to ``settle`` seconds for the cursor to reach the
+    head, so a read right after a write sees it; otherwise the answer says how far behind it is. A node that does not
     answer leaves the head unknown — the index still answers."""
     indexed, indexed_time = _indexed(ledger)
     try:

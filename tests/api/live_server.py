@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,52 @@ def _wait_until_up(server: LiveServer) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"the API did not come up:\n{server.log.read_text()}")
+
+
+# --- workers: which one answers ----------------------------------------------------------------------
+
+
+def poll(what: str, check: Callable[[], Any], timeout: float = READ_TIMEOUT) -> Any:
+    """Polls ``check()`` until it returns something true (a bound for a loaded machine, not a speed test)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if value := check():
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.05)
+
+
+def health(session: requests.Session, server: LiveServer) -> dict[str, Any]:
+    """``/health`` over ``session``'s connection (200 expected)."""
+    answer = session.get(server.url + "/health", timeout=READ_TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def worker_of(answer: requests.Response) -> int:
+    """The worker that answered (``X-Ledger-Worker``)."""
+    return int(answer.headers["X-Ledger-Worker"])
+
+
+def sessions_on_workers(server: LiveServer, workers: int) -> dict[int, requests.Session]:
+    """Kept-alive connections, one answered by each of ``workers`` workers (by pid): a connection stays with
+    the worker that accepted it — until uvicorn closes it after 5 s idle and ``requests`` opens another, which
+    any worker may take: so check ``worker_of`` the answer where it matters."""
+    sessions: dict[int, requests.Session] = {}
+
+    def another() -> bool:
+        session = requests.Session()
+        pid = health(session, server)["worker"]["pid"]
+        if pid in sessions:
+            session.close()
+        else:
+            sessions[pid] = session
+        return len(sessions) == workers
+
+    poll(f"{workers} workers answer", another)
+    return sessions
 
 
 # --- raw HTTP: what a client that never finishes its body sees ---------------------------------------
