@@ -22,7 +22,8 @@ such read in the access log (``ledger.services.access``).
 from __future__ import annotations
 
 import json
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -36,6 +37,7 @@ from ledger.documents import cancellation_proof, certificate_annexes, document_h
 from ledger.errors import (
     AlreadyAnchoredError,
     ForbiddenError,
+    LedgerError,
     LedgerValueError,
     NotFoundError,
     UnauthorizedError,
@@ -137,15 +139,30 @@ def _not_public(kind: str) -> UnauthorizedError:
                              "an exchange, a bank or a court with its document may read it — sign in with a token")
 
 
-def may_print(ledger: Ledger, viewer: Viewer, number: str, kind: str) -> None:
-    """Anyone may download a publishable document; the others need a grant (the read is logged)."""
+def may_print(ledger: Ledger, viewer: Viewer, number: str, kind: str) -> Grant | None:
+    """Anyone may download a publishable document; the others need a grant (the read is logged). The grant, or
+    None for a publishable document."""
     if kind in PUBLIC_DOCUMENTS:
-        return
+        return None
     if viewer.public:
         raise _not_public(kind)
-    if registrations.read_grant(ledger, viewer, number, f"document:{kind}") is None:
+    granted = registrations.read_grant(ledger, viewer, number, f"document:{kind}")
+    if granted is None:
         raise ForbiddenError(f"{TITLES[kind]} of {number} is not public: its holder, the registry, an exchange, a "
                              "bank or a court with its document may read it (REGISTRATION_RULES §6.2)")
+    return granted
+
+
+@contextmanager
+def _delivered(ledger: Ledger, viewer: Viewer, granted: Grant | None, action: str, subject: str) -> Iterator[None]:
+    """The access log is written before a non-public document is made (a package names its entry); when making it
+    fails, a second entry says it was not delivered, so the log never shows a read that did not happen."""
+    try:
+        yield
+    except LedgerError as exc:
+        if granted is not None:
+            record_read(ledger, viewer, granted, f"{action}:not_delivered", f"{subject} ({exc.code})")
+        raise
 
 
 # --- issuing documents ------------------------------------------------------------------------------------------
@@ -283,9 +300,15 @@ def registration_document(ledger: Ledger, number: str, kind: str, *, viewer: Vie
     if kind not in REGISTRATION_DOCUMENTS:
         raise NotFoundError(f"no document {kind!r}: a registration has {', '.join(REGISTRATION_DOCUMENTS)}")
     number = validate_number(number)
-    may_print(ledger, viewer, number, kind)
-    base = base_url or ledger.settings.public_url
-    who = requested_by or viewer.account or "public"
+    granted = may_print(ledger, viewer, number, kind)
+    with _delivered(ledger, viewer, granted, f"document:{kind}", number):
+        body = _issue(ledger, number, kind, base_url or ledger.settings.public_url,
+                      requested_by or viewer.account or "public")
+    return DocumentFile(kind, f"{number}.{kind}.pdf", body)
+
+
+def _issue(ledger: Ledger, number: str, kind: str, base: str, who: str) -> bytes:
+    """The PDF of document ``kind`` of unit ``number`` (issued: kept and anchored the first time)."""
     uid = unit_id(number)
     if kind == "certificate":
         body = certificate_pdf(ledger, number, base, who)
@@ -305,7 +328,7 @@ def registration_document(ledger: Ledger, number: str, kind: str, *, viewer: Vie
         body = render_pdf(proof, _proven(ledger, proof, store_kind="cancellation-proof",
                                          evidence_kind=EvidenceKind.DOCUMENT, ref=uid,
                                          name=f"the cancellation proof of {number}", base_url=base, requested_by=who))
-    return DocumentFile(kind, f"{number}.{kind}.pdf", body)
+    return body
 
 
 def supplement_notice(ledger: Ledger, application_id: str, *, viewer: Viewer, base_url: str | None = None,
@@ -376,11 +399,20 @@ def dispute_package(ledger: Ledger, number: str, *, viewer: Viewer, network_addr
     certificate PDF with the court bundle (the unit's registry state proven at a block signed now), the evidence
     report PDF, the replayable extraction record (App. 4 §3: participants, times, network addresses — the
     requester's ``network_address`` too —, steps, conclusion) and a manifest of their SHA-256 anchored on chain.
-    The request is written to the access log first, with its legal document; the package names that entry."""
+    The request is written to the access log first, with its legal document; the package names that entry (and a
+    package that could not be made is logged as not delivered)."""
     number = validate_number(number)
     granted = package_grant(viewer)
     uid, cert_hash, _ = _current_certificate(ledger, number)
     entry = record_read(ledger, viewer, granted, "dispute_package", number)
+    with _delivered(ledger, viewer, granted, "dispute_package", number):
+        return _make_package(ledger, number, (uid, cert_hash), viewer, granted, entry, network_address, base_url)
+
+
+def _make_package(ledger: Ledger, number: str, certificate_of: tuple[bytes, bytes], viewer: Viewer, granted: Grant,
+                  entry: AccessLogEntry, network_address: str | None, base_url: str | None) -> DisputePackage:
+    """The package itself, for the logged request ``entry`` (``certificate_of``: unit id, certificate hash)."""
+    uid, cert_hash = certificate_of
     base = base_url or ledger.settings.public_url
     requester = {"account": viewer.account, "address": viewer.address, "role": granted.role,
                  "legal_document_sha256": viewer.legal_document, "legal_reference": viewer.legal_reference}

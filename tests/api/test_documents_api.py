@@ -20,10 +20,12 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
 
 from api.main import create_app
 from ledger.context import Ledger
 from ledger.indexer.sync import wait_for
+from ledger.models import AccessLogEntry
 from ledger.pdf import embedded, inspect_pdf
 from ledger.proofs.dispute import CERTIFICATE, EXTRACTION, MANIFEST, inspect_package
 from ledger.proofs.trust import TrustRoots
@@ -193,6 +195,11 @@ def test_the_cancellation_proof(world: dict[str, Any], tmp_path: Path) -> None:
     assert "注销证明" in text_of(reply.content, tmp_path, "cancellation-proof.pdf")
     active = fetch(world, f"/registrations/{world['number']}/documents/cancellation-proof", "holder-a")
     assert active.status_code == 404 and "not cancelled" in active.json()["error"]["message"]
+    # the read was logged before the document could not be made: the log says it was not delivered
+    with Session(world["ledger"].engine) as session:
+        last = session.exec(select(AccessLogEntry).order_by(col(AccessLogEntry.seq).desc())).first()
+    assert last is not None and last.action == "document:cancellation-proof:not_delivered"
+    assert last.subject.startswith(world["number"]) and "not_found" in last.subject
     unknown = fetch(world, f"/registrations/{world['number']}/documents/licence", "holder-a")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
     bad = fetch(world, "/registrations/not-a-number/documents/certificate", None)
