@@ -90,11 +90,15 @@ def get_viewer(
                                                    "judicial document a court's read rests on")] = None,
     x_legal_reference: Annotated[str | None, Header(max_length=600, description="its number (案号), "
                                                     "percent-encoded (UTF-8)")] = None,
+    x_access_basis: Annotated[str | None, Header(max_length=600, description="a bank's or an exchange's matter "
+                                                 "the read is for (the pledge, the admission review), "
+                                                 "percent-encoded (UTF-8); kept in the access log")] = None,
 ) -> Viewer:
     """Who reads: the public, or an account in its capacities (REGISTRATION_RULES §6.2)."""
     if account is None:
         return PUBLIC
-    return viewer_of(ledger, account, x_legal_document, unquote(x_legal_reference) if x_legal_reference else None)
+    return viewer_of(ledger, account, x_legal_document, unquote(x_legal_reference) if x_legal_reference else None,
+                     unquote(x_access_basis) if x_access_basis else None)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]

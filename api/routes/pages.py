@@ -14,6 +14,7 @@ Pages hold no rules: every decision is the service's. A LedgerError becomes an e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -139,7 +140,7 @@ def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _download_viewer(request: Request, ledger: Ledger, number: str, csrf: str) -> Viewer | Response:
+def _download_viewer(request: Request, ledger: Ledger, number: str, csrf: str, basis: str) -> Viewer | Response:
     """The signed-in viewer a download is for (its standing is the service's to check), or where to go instead.
     The court bundle proves the unit's whole registry state — right holders, pledgees and licensees, contract
     hashes — which REGISTRATION_RULES §6.2 keeps from the public: its download is for whom may read them."""
@@ -149,16 +150,17 @@ def _download_viewer(request: Request, ledger: Ledger, number: str, csrf: str) -
         return RedirectResponse(session.login_url(back), status_code=303)
     if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
         return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"), back)
-    return signed[0]
+    return replace(signed[0], basis=basis.strip()[:200] or None)  # a bank's or an exchange's matter (§6.2)
 
 
 @router.post("/certificate/{number}/bundle")
 async def certificate_bundle_download(request: Request, number: str, ledger: LedgerDep,
-                                      csrf: Annotated[str, Form()] = "") -> Response:
+                                      csrf: Annotated[str, Form()] = "",
+                                      basis: Annotated[str, Form(max_length=200)] = "") -> Response:
     """The court bundle of the unit's current certificate with its registry state (what ``ledger proof export
     NUMBER --state`` writes): it verifies offline against the platform's trust list. Signed-in users with
     standing only (the holder, the registry, an exchange, a bank, a court with its document; logged)."""
-    viewer = _download_viewer(request, ledger, number, csrf)
+    viewer = _download_viewer(request, ledger, number, csrf, basis)
     if isinstance(viewer, Response):
         return viewer
     try:
@@ -171,10 +173,11 @@ async def certificate_bundle_download(request: Request, number: str, ledger: Led
 
 @router.post("/certificate/{number}/pdf")
 async def certificate_pdf_download(request: Request, number: str, ledger: LedgerDep,
-                                   csrf: Annotated[str, Form()] = "") -> Response:
+                                   csrf: Annotated[str, Form()] = "",
+                                   basis: Annotated[str, Form(max_length=200)] = "") -> Response:
     """The unit's current certificate as a PDF carrying its document and court bundle (as the bundle: for
     signed-in users with standing)."""
-    viewer = _download_viewer(request, ledger, number, csrf)
+    viewer = _download_viewer(request, ledger, number, csrf, basis)
     if isinstance(viewer, Response):
         return viewer
     try:

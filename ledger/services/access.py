@@ -55,6 +55,7 @@ class Viewer:
     roles: frozenset[str] = field(default_factory=frozenset)
     legal_document: str | None = None  # 0x SHA-256 of the judicial document
     legal_reference: str | None = None  # its number (案号), as the requester gives it
+    basis: str | None = None  # a bank's or an exchange's reason for this read (the pledge, the admission review)
 
     @property
     def public(self) -> bool:
@@ -80,13 +81,14 @@ class Grant:
 
 
 def viewer_of(ledger: Ledger, account: str, legal_document: str | None = None,
-              legal_reference: str | None = None) -> Viewer:
+              legal_reference: str | None = None, basis: str | None = None) -> Viewer:
     """The viewer an account name stands for, with its roles from the accounts file."""
     known = ledger.accounts.get(account)
     if legal_document is not None:
         legal_document = to_hex(parse_digest(legal_document))
     return Viewer(account=known.name, address=known.address, roles=frozenset(known.roles),
-                  legal_document=legal_document, legal_reference=(legal_reference or "").strip()[:200] or None)
+                  legal_document=legal_document, legal_reference=(legal_reference or "").strip()[:200] or None,
+                  basis=(basis or "").strip()[:200] or None)
 
 
 def grant(viewer: Viewer, holders: set[str]) -> Grant | None:
@@ -105,10 +107,16 @@ def grant(viewer: Viewer, holders: set[str]) -> Grant | None:
                                  "in X-Legal-Reference) (TJIFA §6.3.5; SZ art. 12(3))")
         reference = f" {viewer.legal_reference}" if viewer.legal_reference else ""
         return Grant("judicial", f"judicial document{reference} (TJIFA §6.3.5; SZ art. 12(3); AH art. 25(2))")
-    if "exchange" in viewer.roles:
-        return Grant("exchange", "admission review by a data exchange (SZ art. 12(2))")
-    if "bank" in viewer.roles:
-        return Grant("bank", "an interested party's check before a pledge (DL art. 27)")
+    if "exchange" in viewer.roles or "bank" in viewer.roles:
+        # an exchange reads for an admission review (SZ art. 12(2)), a bank as an interested party before a pledge
+        # (DL art. 27): each read names the matter it is for, and the access log keeps it (REGISTRATION_RULES §6.2)
+        role, why = (("exchange", "admission review by a data exchange (SZ art. 12(2))") if "exchange" in viewer.roles
+                     else ("bank", "an interested party's check before a pledge (DL art. 27)"))
+        if viewer.basis is None:
+            raise ForbiddenError(f"a {role} reads non-public records for a matter it names: send it in "
+                                 "X-Access-Basis (e.g. the admission application or the pledge it checks, "
+                                 "percent-encoded) — it is kept in the access log (REGISTRATION_RULES §6.2)")
+        return Grant(role, f"{why}: {viewer.basis}")
     return None
 
 

@@ -88,14 +88,23 @@ def test_the_public_sees_publishable_information_only(world: dict[str, Any]) -> 
 
 def test_the_holder_the_bank_and_the_exchange_see_the_full_record(world: dict[str, Any]) -> None:
     client, number = world["client"], world["number"]
+    basis = {"X-Access-Basis": quote("质押前核验 贷款申请 2026-0042")}
     for who in ("holder-a", "bank", "exchange", "registrar"):
-        view = client.get(f"/registrations/{number}", headers=world["headers"][who]).json()
+        extra = basis if who in ("bank", "exchange") else {}
+        view = client.get(f"/registrations/{number}", headers={**world["headers"][who], **extra}).json()
         assert view["disclosure"] == "full", who
         assert view["rights_page"][0]["kind"] == "pledge" and view["certificate"]["asset"]["name"] == "广东物流指数"
     own = client.get("/applications", headers=world["headers"]["holder-a"]).json()
     assert [a["id"] for a in own["data"]] == [world["application"]] or world["application"] in [
         a["id"] for a in own["data"]]
     assert client.get("/applications", headers=world["headers"]["holder-b"]).json()["count"] == 0  # none of its own
+    # a bank or an exchange names the matter of each read; without it, nothing non-public (REGISTRATION_RULES §6.2)
+    unnamed = client.get(f"/registrations/{number}", headers=world["headers"]["bank"])
+    assert unnamed.status_code == 403 and "X-Access-Basis" in unnamed.json()["error"]["message"]
+    with Session(world["ledger"].engine) as session:
+        logged = session.execute(text("SELECT legal_basis FROM access_log WHERE role = 'bank' "
+                                      "ORDER BY seq DESC")).first()
+    assert logged is not None and "贷款申请 2026-0042" in logged[0]
 
 
 def test_a_court_reads_with_its_document_and_the_access_log_shows_it(world: dict[str, Any]) -> None:
@@ -137,7 +146,7 @@ def test_a_request_signed_with_the_holders_own_key(world: dict[str, Any]) -> Non
 
 def test_changing_one_access_log_row_breaks_the_chain_against_its_anchored_head(world: dict[str, Any]) -> None:
     client, number, ledger = world["client"], world["number"], world["ledger"]
-    client.get(f"/registrations/{number}", headers=world["headers"]["bank"])
+    client.get(f"/registrations/{number}", headers={**world["headers"]["bank"], "X-Access-Basis": "pledge-check"})
     anchor = anchor_access_log(ledger)
     assert anchor is not None and verify_access_log(ledger).intact
     assert anchor_access_log(ledger) is None  # nothing new

@@ -149,7 +149,8 @@ def test_the_rights_page_by_role(world: dict[str, Any], tmp_path: Path) -> None:
     """The holder prints its own; the registry, a bank, an exchange and a court with its document read it; the
     public is asked to sign in (401); an account without standing and a court without its document are refused."""
     path = f"/registrations/{world['number']}/documents/rights-page"
-    allowed = {"holder-a": {}, "registrar": {}, "bank": {}, "exchange": {}, "court": court()}
+    basis = {"X-Access-Basis": "pledge-check-2026-0042"}
+    allowed = {"holder-a": {}, "registrar": {}, "bank": basis, "exchange": basis, "court": court()}
     refused = {None: (401, "unauthorized"), "outsider": (403, "forbidden"), "holder-b": (403, "forbidden"),
                "auditor": (403, "forbidden")}
     for who, (status, code) in refused.items():

@@ -251,6 +251,8 @@ class World:
         if account is None:
             return {}
         found = {"Authorization": f"Bearer {self.tokens[account]}"}
+        if role in ("bank", "exchange"):  # the matter a bank's or an exchange's read is for (§6.2)
+            return {**found, "X-Access-Basis": quote("质押前核验 pledge check 2026-0042")}
         return {**found, **LEGAL} if role == "judicial" else found
 
     def address(self, account: str) -> str:

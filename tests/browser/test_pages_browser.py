@@ -157,6 +157,7 @@ def test_search_then_the_certificate_page_after_a_change(chain: Ledger, server: 
         chain.engine, chain.accounts, "bank", f"pages-bank-{os.urandom(3).hex()}"))
     web.page.get_by_role("textbox", name=re.compile("访问令牌")).press("Enter")
     web.page.wait_for_url(f"**/certificate/{number}")
+    web.page.get_by_label("查询事由").fill("质押前核验 贷款申请 2026-0042")  # a bank names the matter (§6.2)
     with web.page.expect_download() as download:
         web.page.get_by_role("button", name=re.compile("下载司法核验包")).click()
     assert download.value.suggested_filename == f"{number}.state.json"
