@@ -15,12 +15,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Request
 from sqlmodel import Session
 
 from ledger.context import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, UnauthorizedError
 from ledger.files import write_private
 from ledger.models import ApiToken
 from ledger.services.access import Viewer, viewer_of
@@ -104,10 +105,19 @@ def signed_in(request: Request, ledger: Ledger) -> tuple[Viewer, str] | None:
         return None
 
 
+def form_viewer(request: Request, ledger: Ledger, csrf: str) -> Viewer | None:
+    """The signed-in viewer a page's form acts for; None when nobody is signed in (send them to sign in). A form
+    without this session's CSRF token — another site's — is refused."""
+    signed = signed_in(request, ledger)
+    if signed is None:
+        return None
+    if not csrf_ok(ledger.settings.home, request.cookies.get(COOKIE), csrf):
+        raise UnauthorizedError("this form has expired: open the page again and resubmit")
+    return signed[0]
+
+
 def login_url(back: str) -> str:
     """The sign-in page, returning to ``back`` (a path of this site only) afterwards."""
-    from urllib.parse import quote
-
     return f"{LOGIN_PATH}?next={quote(back)}" if safe_next(back) else LOGIN_PATH
 
 

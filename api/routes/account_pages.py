@@ -20,19 +20,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import session
 from api.deps import LedgerDep
 from api.errors import status_of
+from api.routes.registrations import pdf_file
 from api.templating import render
-from ledger.context import Ledger
 from ledger.errors import LedgerError, UnauthorizedError
 from ledger.services import applications, documents, holdings
-from ledger.services.access import Viewer, request_text, signed_account
+from ledger.services.access import request_text, signed_account
 from ledger.services.schemas import ConsentSignature
 from ledger.tokens import resolve_token
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-
-def _signed_in(request: Request, ledger: Ledger) -> tuple[Viewer, str] | None:
-    return session.signed_in(request, ledger)
 
 
 def _to_login() -> RedirectResponse:
@@ -91,7 +87,7 @@ def logout() -> RedirectResponse:
 @router.get("/account", response_class=HTMLResponse, response_model=None)
 async def account_page(request: Request, ledger: LedgerDep) -> Response:
     """My units and their status, my applications, the consents I still have to sign, my renewal reminders."""
-    signed = _signed_in(request, ledger)
+    signed = session.signed_in(request, ledger)
     if signed is None:
         return _to_login()
     viewer, _ = signed
@@ -105,7 +101,7 @@ async def account_page(request: Request, ledger: LedgerDep) -> Response:
 @router.get("/account/applications/{application_id}", response_class=HTMLResponse, response_model=None)
 async def application_page(request: Request, application_id: str, ledger: LedgerDep) -> Response:
     """One of my applications: where it stands, its history, what it waits for, the consents to sign."""
-    signed = _signed_in(request, ledger)
+    signed = session.signed_in(request, ledger)
     if signed is None:
         return _to_login()
     viewer, csrf = signed
@@ -127,13 +123,10 @@ async def sign_consent(
     """Posts the signature of a consent (made in the browser wallet or pasted from ``ledger wallet sign``); the
     service checks it is the party's own over exactly the message asked."""
     back = f"/account/applications/{application_id}"
-    signed = _signed_in(request, ledger)
-    if signed is None:
-        return _to_login()
-    if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
-        return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"), back)
     try:
-        viewer, _ = signed
+        viewer = session.form_viewer(request, ledger, csrf)
+        if viewer is None:
+            return _to_login()
         await run_in_threadpool(applications.application, ledger, application_id, viewer=viewer)  # one's own only
         form = ConsentSignature(signature=signature.strip())
         await run_in_threadpool(applications.submit_consent, ledger, application_id, consent_id, form)
@@ -150,16 +143,11 @@ async def print_document(request: Request, number: str, kind: str, ledger: Ledge
                          csrf: Annotated[str, Form()] = "") -> Response:
     """Prints one of my documents — certificate, rights page (他项权益页), evidence report — as a PDF that verifies
     offline (TJIFA §6.3.4): the same issuing service as the API's, with the session's viewer."""
-    signed = _signed_in(request, ledger)
-    if signed is None:
-        return _to_login()
-    if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
-        return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"),
-                      "/account")
     try:
-        made = await run_in_threadpool(lambda: documents.registration_document(ledger, number, kind,
-                                                                               viewer=signed[0]))
+        viewer = session.form_viewer(request, ledger, csrf)
+        if viewer is None:
+            return _to_login()
+        made = await run_in_threadpool(lambda: documents.registration_document(ledger, number, kind, viewer=viewer))
     except LedgerError as exc:
         return _error(request, exc, back="/account")
-    return Response(made.body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{made.filename}"'})
+    return pdf_file(made.body, made.filename)

@@ -29,7 +29,7 @@ from api.ratelimit import client_of, ration
 from api.routes.evidence import digest_upload
 from api.templating import render
 from ledger.context import Ledger
-from ledger.errors import LedgerError, LedgerValueError, RateLimitedError, UnauthorizedError
+from ledger.errors import LedgerError, LedgerValueError, RateLimitedError
 from ledger.hashing import HashAlgorithm, canonical_json, parse_digest, to_hex
 from ledger.services import lookup, notices, search
 from ledger.services.access import Viewer
@@ -140,17 +140,12 @@ def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _download_viewer(request: Request, ledger: Ledger, number: str, csrf: str, basis: str) -> Viewer | Response:
-    """The signed-in viewer a download is for (its standing is the service's to check), or where to go instead.
+def _download_viewer(request: Request, ledger: Ledger, csrf: str, basis: str) -> Viewer | None:
+    """The signed-in viewer a download is for (its standing is the service's to check); None: nobody signed in.
     The court bundle proves the unit's whole registry state — right holders, pledgees and licensees, contract
     hashes — which REGISTRATION_RULES §6.2 keeps from the public: its download is for whom may read them."""
-    back = f"/certificate/{number}"
-    signed = session.signed_in(request, ledger)
-    if signed is None:
-        return RedirectResponse(session.login_url(back), status_code=303)
-    if not session.csrf_ok(ledger.settings.home, request.cookies.get(session.COOKIE), csrf):
-        return _error(request, UnauthorizedError("this form has expired: open the page again and resubmit"), back)
-    return replace(signed[0], basis=basis.strip()[:200] or None)  # a bank's or an exchange's matter (§6.2)
+    viewer = session.form_viewer(request, ledger, csrf)
+    return replace(viewer, basis=basis.strip()[:200] or None) if viewer else None  # a bank's matter (§6.2)
 
 
 @router.post("/certificate/{number}/bundle")
@@ -160,10 +155,10 @@ async def certificate_bundle_download(request: Request, number: str, ledger: Led
     """The court bundle of the unit's current certificate with its registry state (what ``ledger proof export
     NUMBER --state`` writes): it verifies offline against the platform's trust list. Signed-in users with
     standing only (the holder, the registry, an exchange, a bank, a court with its document; logged)."""
-    viewer = _download_viewer(request, ledger, number, csrf, basis)
-    if isinstance(viewer, Response):
-        return viewer
     try:
+        viewer = _download_viewer(request, ledger, csrf, basis)
+        if viewer is None:
+            return RedirectResponse(session.login_url(f"/certificate/{number}"), status_code=303)
         await _call(may_print, ledger, viewer, number, "certificate")
         _, bundle = await _call(certificate_bundle, ledger, number, ledger.settings.public_url, viewer.account or "")
     except LedgerError as exc:
@@ -177,10 +172,10 @@ async def certificate_pdf_download(request: Request, number: str, ledger: Ledger
                                    basis: Annotated[str, Form(max_length=200)] = "") -> Response:
     """The unit's current certificate as a PDF carrying its document and court bundle (as the bundle: for
     signed-in users with standing)."""
-    viewer = _download_viewer(request, ledger, number, csrf, basis)
-    if isinstance(viewer, Response):
-        return viewer
     try:
+        viewer = _download_viewer(request, ledger, csrf, basis)
+        if viewer is None:
+            return RedirectResponse(session.login_url(f"/certificate/{number}"), status_code=303)
         made = await _call(lambda: registration_document(ledger, number, "certificate", viewer=viewer))
     except LedgerError as exc:
         return _error(request, exc, back=f"/certificate/{number}")

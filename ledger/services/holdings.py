@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ledger.context import Ledger
@@ -78,13 +79,13 @@ def pending_consents(ledger: Ledger, viewer: Viewer) -> list[PendingConsent]:
         rows = session.exec(
             select(ConsentRequest, Application)
             .join(Application, col(Application.id) == col(ConsentRequest.application_id))
-            .where(col(ConsentRequest.signature).is_(None))
+            .where(col(ConsentRequest.signature).is_(None), func.lower(ConsentRequest.signer) == address.lower(),
+                   Application.deployment == ledger.deployment.deployment_id)
             .order_by(col(ConsentRequest.id))).all()
         return [PendingConsent(application_id=app.id, application_kind=app.kind,
                                registration_number=app.registration_number, consent=ConsentRequestPublic.of(row),
                                expired=row.deadline < now)
-                for row, app in rows if row.signer.lower() == address.lower()
-                and app.state not in (State.WITHDRAWN, State.REJECTED, State.TERMINATED)]
+                for row, app in rows if app.state not in (State.WITHDRAWN, State.REJECTED, State.TERMINATED)]
 
 
 def reminders(ledger: Ledger, unit_ids: list[str]) -> list[RenewalReminder]:

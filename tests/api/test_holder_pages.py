@@ -17,38 +17,27 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from api import session
 from api.main import create_app
-from ledger.cli import app as cli
 from ledger.context import Ledger
 from ledger.indexer.sync import wait_for
 from ledger.services.duties import run_duties
 from ledger.tokens import create_token, revoke_token
 from tests.conftest import start_chain
 from tests.content import USCC
+from tests.wallet_support import cli_of, wallet_party
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-PASSPHRASE = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("holder-pages")
     settings, node, _ = start_chain(tmp / "home")
-    runner = CliRunner()
-    env = {"LEDGER_HOME": str(settings.home), "LEDGER_WALLET_PASSPHRASE": PASSPHRASE}
-
-    def run(*args: str) -> str:
-        result = runner.invoke(cli, list(args), env=env)
-        assert result.exit_code == 0, result.output + repr(result.exception)
-        return result.output
-
+    run = cli_of(settings.home)
     keystore = tmp / "holder-w.json"
-    run("wallet", "create", str(keystore))
-    address = run("wallet", "address", str(keystore)).strip()
-    run("accounts", "add-party", "holder-w", "--address", address)
+    address = wallet_party(run, keystore, "holder-w")
     served = Ledger(settings.model_copy(update={"duties_interval": 0, "checkpoint_interval": 0}))
     today = [date(2024, 9, 27)]
     served.workflow.clock = lambda: today[0]

@@ -14,19 +14,18 @@ from typing import Any
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from api.main import create_app
-from ledger.cli import app as cli
 from ledger.context import Ledger
 from ledger.indexer.sync import wait_for
 from ledger.tokens import create_token
+from tests.api.live_server import live_server
 from tests.conftest import start_chain
 from tests.content import USCC
+from tests.wallet_support import cli_of, waiting_for_consent, wallet_party
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 DAY = 86_400
-PASSPHRASE = "correct horse battery staple"
 
 
 def digest() -> str:
@@ -36,21 +35,11 @@ def digest() -> str:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     settings, node, _ = start_chain(tmp_path / "home")
-    runner = CliRunner()
-    env = {"LEDGER_HOME": str(settings.home), "LEDGER_WALLET_PASSPHRASE": PASSPHRASE}
-
-    def run(*args: str) -> str:
-        result = runner.invoke(cli, list(args), env=env)
-        assert result.exit_code == 0, result.output + repr(result.exception)
-        return result.output
-
+    run = cli_of(settings.home)
     wallets = {}
     for name in ("holder-x", "buyer-x"):  # their keystores live with them, not in the registry's accounts file
         keystore = tmp_path / f"{name}.json"
-        run("wallet", "create", str(keystore))
-        address = run("wallet", "address", str(keystore)).strip()
-        run("accounts", "add-party", name, "--address", address)
-        wallets[name] = {"keystore": keystore, "address": address}
+        wallets[name] = {"keystore": keystore, "address": wallet_party(run, keystore, name)}
     served = Ledger(settings.model_copy(update={"duties_interval": 0, "checkpoint_interval": 0}))
     today = [date(2024, 9, 27)]
     served.workflow.clock = lambda: today[0]
@@ -161,35 +150,18 @@ def test_holder_and_transferee_sign_with_their_own_keystores(world: dict[str, An
 def test_ledger_wallet_sign_fetches_and_posts_over_http(tmp_path: Path) -> None:
     """``ledger wallet sign --api URL --application ID``: the party reads its consents with a request signed by its
     own key (they are not public), signs them on its machine and posts the signatures to a served registry."""
-    from ledger.errors import ConsentRequiredError
-    from ledger.profiles import ObjectType
-    from tests.api.live_server import live_server
-    from tests.content import content
-
     settings, node, ledger = start_chain(tmp_path / "home")
-    runner = CliRunner()
-    env = {"LEDGER_HOME": str(settings.home), "LEDGER_WALLET_PASSPHRASE": PASSPHRASE}
+    run = cli_of(settings.home)
     keystore = tmp_path / "holder-s.json"
-    assert runner.invoke(cli, ["wallet", "create", str(keystore)], env=env).exit_code == 0
-    address = runner.invoke(cli, ["wallet", "address", str(keystore)], env=env).output.strip()
-    assert runner.invoke(cli, ["accounts", "add-party", "holder-s", "--address", address], env=env).exit_code == 0
+    address = wallet_party(run, keystore, "holder-s")
     workflow = ledger.workflow
     today = [date(2024, 9, 27)]
     workflow.clock = lambda: today[0]
-    app = workflow.apply(kind="initial", profile="TJIFA", holder="holder-s", actor="registrar",
-                         object_type=ObjectType.DATA_ASSET, document=os.urandom(32),
-                         payload={"content": content("签名测试数据集", "某数据科技有限公司")})
-    for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
-        step(app.id, "registrar")
-    today[0] += timedelta(days=20)
-    with pytest.raises(ConsentRequiredError):
-        workflow.register(app.id, "registrar")
+    app = waiting_for_consent(workflow, today, "holder-s", "签名测试数据集")
     try:
         with live_server(ledger, tmp_path) as server:
-            signed = runner.invoke(cli, ["wallet", "sign", str(keystore), "--api", server.url, "--application",
-                                         app.id], env=env)
-            assert signed.exit_code == 0, signed.output + repr(signed.exception)
-            assert f"signed by {address} and posted" in signed.output
+            signed = run("wallet", "sign", str(keystore), "--api", server.url, "--application", app.id)
+            assert f"signed by {address} and posted" in signed
         assert workflow.register(app.id, "registrar").state == "registered"
     finally:
         node.stop()

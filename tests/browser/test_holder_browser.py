@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from eth_account import Account
@@ -14,15 +14,13 @@ from playwright.sync_api import expect
 
 from ledger.accounts import add_wallet_account
 from ledger.context import Ledger
-from ledger.errors import ConsentRequiredError
 from ledger.indexer.sync import wait_for
-from ledger.profiles import ObjectType
 from ledger.services.applications import consents
 from ledger.tokens import create_token
 from tests.api.live_server import LiveServer
 from tests.browser.conftest import Watched
-from tests.content import content
 from tests.pages_support import dated_workflow
+from tests.wallet_support import waiting_for_consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain]
 
@@ -34,14 +32,7 @@ def test_a_holder_signs_its_consent_and_prints_its_rights_page(chain: Ledger, se
     add_wallet_account(chain.settings.accounts_path, name, key.address)  # known by address only
     token = create_token(chain.engine, chain.accounts, name, f"pages-{name}")
     workflow, today = dated_workflow(chain, date(2024, 9, 27))
-    app = workflow.apply(kind="initial", profile="TJIFA", holder=name, actor="registrar",
-                         object_type=ObjectType.DATA_ASSET, document=os.urandom(32),
-                         payload={"content": content("渤海湾船舶轨迹数据集", "渤海航运数据有限公司")})
-    for step in (workflow.accept, workflow.begin_review, workflow.approve, workflow.start_notice):
-        step(app.id, "registrar")
-    today[0] += timedelta(days=20)
-    with pytest.raises(ConsentRequiredError):
-        workflow.register(app.id, "registrar")
+    app = waiting_for_consent(workflow, today, name, "渤海湾船舶轨迹数据集", "渤海航运数据有限公司")
     [consent] = consents(chain, app.id)
 
     page = web.page

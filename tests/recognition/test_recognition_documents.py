@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ledger.chain.node import free_port
 from ledger.document_schemas import validate_document
 from ledger.documents import certificate, document_hash, reissue
 from ledger.errors import ConfigurationError, LedgerValueError
@@ -94,10 +95,11 @@ def test_only_tjifa_waives_review_and_only_where_the_chain_asks_no_report(tmp_pa
 def test_trusted_peers_come_from_the_peers_directory(tmp_path: Path) -> None:
     assert load_peers(tmp_path / "none") == []
     (tmp_path / "tianjin.json").write_text(json.dumps(TRUST_LIST))
-    (tmp_path / "tianjin.rpc").write_text("http://127.0.0.1:8545\n")
+    rpc = f"http://127.0.0.1:{free_port()}"  # only read back, never dialled: still no fixed port
+    (tmp_path / "tianjin.rpc").write_text(rpc + "\n")
     (tmp_path / "notes.txt").write_text("not a peer")
     [peer] = load_peers(tmp_path)
-    assert (peer.name, peer.rpc_url, peer.tsa_roots) == ("tianjin", "http://127.0.0.1:8545", ())
+    assert (peer.name, peer.rpc_url, peer.tsa_roots) == ("tianjin", rpc, ())
     assert peer.fingerprint == to_hex(document_hash(TRUST_LIST))
     chain = {"chain_id": 31337, "genesis_hash": DIGEST.upper().replace("0X", "0x")}
     assert peer_for({"parts": {"certificate_bundle": {"chain": chain}}}, [peer]) is peer
